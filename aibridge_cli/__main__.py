@@ -1,0 +1,3 @@
+from aibridge_cli.cli import main
+
+main()

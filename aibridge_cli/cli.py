@@ -1,0 +1,119 @@
+"""The root Typer app: global options, command groups, and the one error boundary."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+
+import typer
+from typer._click import exceptions as click_exc
+from typer.core import TyperGroup
+
+from aibridge_cli import __version__
+from aibridge_cli.commands import db_cmd, demo, interceptions, models, prune, record, sessions, telemetry, users
+from aibridge_cli.errors import EXIT_FAILURE, EXIT_USAGE, AibridgeError
+
+
+class RootGroup(TyperGroup):
+    """Runs every command inside the error boundary, also under CliRunner."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        prog_name = "aibridge"  # CliRunner would otherwise name it after the callback
+        try:
+            rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                              standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else 0
+        except AibridgeError as e:
+            _print_error(e.message, e.hint)
+            code = e.exit_code
+        except click_exc.NoArgsIsHelpError as e:
+            sys.stderr.write(e.ctx.get_help() + "\n" if e.ctx else "")
+            code = EXIT_USAGE
+        except click_exc.UsageError as e:
+            cmd = e.ctx.command_path if e.ctx else prog_name
+            _print_error(e.format_message(), f"see '{cmd} --help'")
+            code = EXIT_USAGE
+        except click_exc.ClickException as e:
+            _print_error(e.format_message())
+            code = e.exit_code
+        except (typer.Abort, KeyboardInterrupt):
+            sys.stderr.write("\naborted\n")
+            code = 130
+        except BrokenPipeError:
+            # `aibridge ... | head`: the reader left; not an error worth a message.
+            _silence_stdout()
+            code = 0
+        except OSError as e:
+            if e.errno != errno.EPIPE:
+                raise
+            _silence_stdout()
+            code = 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _print_error(message: str, hint: str | None = None) -> None:
+    sys.stderr.write(f"error: {' '.join(str(message).split())}\n")
+    if hint:
+        sys.stderr.write(f"hint: {hint}\n")
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+app = typer.Typer(
+    cls=RootGroup,
+    help="Analytics for AI Bridge data: sessions, interceptions, telemetry and retention, from PostgreSQL.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool):
+    if value:
+        sys.stdout.write(f"aibridge {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    dsn: str = typer.Option(None, "--dsn", envvar="AIBRIDGE_DSN", show_envvar=True,
+                            help="PostgreSQL URL or key=value DSN. Without it: the embedded server in AIBRIDGE_HOME."),
+    timeout: str = typer.Option("30s", "--timeout", envvar="AIBRIDGE_TIMEOUT",
+                                help="Statement timeout for every query (30s, 5m, ...)."),
+    as_user: str = typer.Option(None, "--as", envvar="AIBRIDGE_AS",
+                                help="Read as this user (username or UUID): owners and auditors see everything, others their own."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+):
+    from aibridge_cli.db import Settings
+    from aibridge_cli.timeparse import parse_duration
+
+    ms = int(parse_duration(timeout, "--timeout").total_seconds() * 1000)
+    if ms <= 0:
+        raise AibridgeError("--timeout must be longer than zero", hint="use e.g. --timeout 30s", exit_code=EXIT_USAGE)
+    ctx.obj = Settings(dsn=dsn or None, timeout_ms=ms, as_user=as_user or None)
+
+
+for _module, _name in ((db_cmd, "db"), (users, "users"), (record, "record"), (demo, None),
+                       (interceptions, "interceptions"), (models, "models"), (sessions, "sessions"),
+                       (telemetry, "telemetry"), (prune, None)):
+    _module.register(app, _name)
+
+
+def main() -> None:
+    app(prog_name="aibridge")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""What the command modules share: option declarations, input parsing, output.
+
+Options are declared once here so every command spells and documents them alike.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Iterable, Iterator, Optional, Sequence
+
+import typer
+
+from aibridge_cli.errors import BadInput, NotFound
+
+FORMAT_HELP = "Output format: table, json, jsonl, csv, tsv or markdown."
+
+
+def _check_format(value: str) -> str:
+    from aibridge_cli.render import FORMATS
+
+    v = value.lower()
+    if v not in FORMATS:
+        raise BadInput(f"--format: unknown format {value!r}", hint=f"use one of {', '.join(FORMATS)}")
+    return v
+
+
+FormatOpt = typer.Option("table", "--format", "-f", help=FORMAT_HELP, callback=_check_format)
+LimitOpt = typer.Option(100, "--limit", "-n", min=0, help="Rows per page (0 means the default, 100).")
+OffsetOpt = typer.Option(0, "--offset", min=0, help="Rows to skip before the page.")
+StartedAfterOpt = typer.Option(None, "--started-after", "--since",
+                               help="Only interceptions started at or after this time.")
+StartedBeforeOpt = typer.Option(None, "--started-before", "--until",
+                                help="Only interceptions started at or before this time.")
+InitiatorOpt = typer.Option(None, "--initiator", "-u", help="Only this user's interceptions (username or UUID).")
+ProviderOpt = typer.Option(None, "--provider", help="Only this provider (anthropic, openai, ...).")
+ModelOpt = typer.Option(None, "--model", help="Only this model.")
+ClientOpt = typer.Option(None, "--client", help="Only this client ('Unknown' matches interceptions without one).")
+
+
+def settings(ctx: typer.Context):
+    """The global settings that the root callback stored (DSN, timeout, --as)."""
+    root = ctx.find_root()
+    return root.obj
+
+
+@contextmanager
+def read_db(ctx: typer.Context) -> Iterator[Any]:
+    """A read-only connection with the statement timeout set."""
+    from aibridge_cli import db
+
+    with db.connect(settings(ctx), read_only=True) as conn:
+        yield conn
+
+
+@contextmanager
+def write_db(ctx: typer.Context) -> Iterator[Any]:
+    """A connection whose writes commit together on success and roll back on any error."""
+    from aibridge_cli import db
+
+    with db.connect(settings(ctx), read_only=False) as conn:
+        yield conn
+
+
+def parse_time(value: Optional[str], option: str) -> Optional[datetime]:
+    if value is None or value == "":
+        return None
+    from aibridge_cli.timeparse import parse_time as _parse
+
+    return _parse(value, option)
+
+
+def parse_uuid(value: Optional[str], option: str) -> Optional[uuid.UUID]:
+    if value is None or value == "":
+        return None
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        raise BadInput(f"{option}: {value!r} is not a valid UUID",
+                       hint="a UUID looks like 0b9f2d8e-6c1a-4a8e-9f43-3d2b5c7e1a90") from None
+
+
+def parse_json(value: Optional[str], option: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as e:
+        raise BadInput(f"{option}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})",
+                       hint='quote the whole document for the shell, e.g. \'{"key": "value"}\'') from None
+
+
+def resolve_user(conn, value: Optional[str], option: str = "--initiator") -> Optional[uuid.UUID]:
+    """A username or UUID to the user's id. A UUID is taken as given, even without a users row,
+    so that initiators missing from users can still be filtered on; a username must exist."""
+    if value is None or value == "":
+        return None
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        pass
+    from aibridge_cli import db
+
+    row = db.one(conn, "GetUserByUsername", username=value.strip())
+    if row is None:
+        raise NotFound(f"{option}: no user named {value!r}",
+                       hint="list users with 'aibridge users list', or pass the user's UUID")
+    return row["id"]
+
+
+def emit(rows: Iterable[dict], fmt: str, columns: Optional[Sequence[str]] = None,
+         title: Optional[str] = None, numeric: Sequence[str] = ()) -> int:
+    from aibridge_cli.render import write_rows
+
+    return write_rows(rows, fmt, sys.stdout, columns=columns, title=title, numeric=numeric)
+
+
+def note(text: str) -> None:
+    """Progress, hints and warnings: to stderr, never mixed with data."""
+    sys.stderr.write(text.rstrip("\n") + "\n")

@@ -1,0 +1,82 @@
+"""`aibridge db`: migrate, status and stop the database the tool works on."""
+
+from __future__ import annotations
+
+import typer
+
+from aibridge_cli.commands.common import FormatOpt, emit, note, settings
+
+app = typer.Typer(help="Create and inspect the AI Bridge schema; manage the embedded server.", no_args_is_help=True)
+
+
+def register(root: typer.Typer, name: str) -> None:
+    root.add_typer(app, name=name)
+
+
+@app.command("migrate")
+def migrate_cmd(ctx: typer.Context, fmt: str = FormatOpt):
+    """Apply pending schema migrations (a no-op where the tables already exist)."""
+    from aibridge_cli import db, migrate
+
+    s = settings(ctx)
+    with db.connect(s, read_only=False, autocommit=True) as conn:
+        before = db.one(conn, "DeploymentTablesPresent")["present"] or []
+        done = migrate.apply(conn)
+    if s.embedded:
+        migrate.write_stamp()
+    rows = [{"version": v, "status": "applied"} for v in done]
+    if fmt == "table":
+        if done:
+            note(f"applied {len(done)} migration(s): {', '.join(done)}")
+        else:
+            note("nothing to do: the schema is up to date")
+        if before and done:
+            note(f"existing tables kept as they were: {', '.join(before)}")
+    else:
+        emit(rows, fmt, columns=["version", "status"])
+
+
+@app.command("status")
+def status_cmd(ctx: typer.Context, fmt: str = FormatOpt):
+    """Show where the data is, the server, and applied and pending migrations."""
+    from aibridge_cli import db, embedded, migrate
+
+    s = settings(ctx)
+    with db.connect(s) as conn:
+        info = db.one(conn, "ServerInfo")
+        done = migrate.applied(conn)
+        present = db.one(conn, "DeploymentTablesPresent")["present"] or []
+        target = conn.info.dsn  # libpq's view of the DSN, password left out
+    rows = [{"version": v, "status": "applied" if v in done else "pending", "applied_at": done.get(v)}
+            for v, _ in migrate.migration_files()]
+    if fmt == "table":
+        where = f"embedded server in {embedded.pgdata()}" if s.embedded else target
+        note(f"database: {where}")
+        note(f"server: PostgreSQL {info['server_version']}, database {info['database']} as {info['user']}, {info['size']}")
+        missing = sorted(set(_REQUIRED) - set(present))
+        if missing:
+            note(f"missing tables: {', '.join(missing)} (run 'aibridge db migrate')")
+        elif not done:
+            note("the AI Bridge tables exist but were not created by aibridge (a deployment's database)")
+        emit(rows, fmt, columns=["version", "status", "applied_at"])
+    else:
+        emit([{"target": "embedded" if s.embedded else target, **info, "tables": present,
+               "migrations": [{k: v for k, v in r.items()} for r in rows]}], fmt)
+
+
+_REQUIRED = ("users", "visible_users", "aibridge_interceptions", "aibridge_token_usages",
+             "aibridge_user_prompts", "aibridge_tool_usages", "aibridge_model_thoughts")
+
+
+@app.command("stop")
+def stop_cmd(ctx: typer.Context):
+    """Stop the embedded PostgreSQL server (the next command starts it again)."""
+    from aibridge_cli import embedded
+    from aibridge_cli.errors import BadInput
+
+    if not settings(ctx).embedded:
+        raise BadInput("'db stop' manages the embedded server only", hint="unset --dsn / AIBRIDGE_DSN")
+    if embedded.stop():
+        note(f"stopped the embedded PostgreSQL in {embedded.pgdata()}")
+    else:
+        note("the embedded PostgreSQL was not running")

@@ -1,0 +1,63 @@
+"""The registry of named queries from sql/queries/*.sql, and parameter binding."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from aibridge_cli.errors import QueryFileError
+from aibridge_cli.sqlfile import Query, parse_file
+
+
+def sql_dir() -> Path:
+    # Installed wheels carry sql/ as aibridge_cli/sql; a source checkout has it beside the package.
+    packaged = Path(__file__).resolve().parent / "sql"
+    if (packaged / "queries").is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "sql"
+
+
+@lru_cache(maxsize=None)
+def registry() -> dict[str, Query]:
+    found: dict[str, Query] = {}
+    for path in sorted((sql_dir() / "queries").glob("*.sql")):
+        for q in parse_file(path):
+            if q.name in found:
+                raise QueryFileError(f"{q.where}: query name already defined in {found[q.name].where}")
+            found[q.name] = q
+    return found
+
+
+def get(name: str) -> Query:
+    try:
+        return registry()[name]
+    except KeyError:
+        raise QueryFileError(f"no query named {name!r} in {sql_dir() / 'queries'}") from None
+
+
+def bind(query: Query, values: dict) -> dict:
+    """Check the caller's parameters against the query and fill omitted ones with zero values."""
+    unknown = set(values) - set(query.params)
+    if unknown:
+        raise QueryFileError(f"{query.where}: unknown parameter(s) {', '.join(sorted(unknown))}")
+    bound = {}
+    for name, param in query.params.items():
+        if name in values:
+            value = values[name]
+            if value is None and not param.nullable:
+                value = _zero(query, param)
+            elif value is not None and param.cast in ("json", "jsonb") and not isinstance(value, str):
+                from psycopg.types.json import Jsonb
+
+                value = Jsonb(value)
+            bound[name] = value
+        else:
+            bound[name] = _zero(query, param)
+    return bound
+
+
+def _zero(query: Query, param):
+    try:
+        return param.zero()
+    except KeyError:
+        raise QueryFileError(f"{query.where}: missing parameter {param.name!r} (it has no zero value)") from None
