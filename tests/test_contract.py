@@ -30,7 +30,11 @@ def test_every_parameter_has_a_cast():
 def test_every_query_runs_on_an_empty_migrated_database(dsn, name):
     q = queries.get(name)
     with psycopg.connect(dsn) as conn:
-        conn.execute(q.sql, bind(q, {}))
+        if q.sql.lstrip().upper().startswith("COPY"):
+            with conn.cursor().copy(q.sql):  # an empty COPY: checks table and columns
+                pass
+        else:
+            conn.execute(q.sql, bind(q, {}))
         conn.rollback()
 
 
