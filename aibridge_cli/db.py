@@ -68,6 +68,10 @@ def connect(settings: Settings, *, read_only: bool = True, autocommit: bool = Fa
             if not autocommit:
                 conn.read_only = read_only
             run(conn, "SetStatementTimeout", timeout_ms=settings.timeout_ms)
+            if settings.as_user:
+                from aibridge_cli import authz
+
+                authz.attach(conn, settings.as_user, read_only=read_only and not autocommit)
             yield conn
             if not autocommit:
                 conn.commit()
@@ -150,10 +154,20 @@ def row_factory(cursor: psycopg.Cursor):
 def _execute(conn: psycopg.Connection, name: str, params: dict, sql_override: str | None = None):
     q = queries.get(name)
     bound = queries.bind(q, params)
+    sql, bound = _authorized(conn, q, sql_override or q.sql, bound)
     cur = conn.cursor(row_factory=row_factory)
     with translate_errors():
-        cur.execute(sql_override or q.sql, bound)
+        cur.execute(sql, bound)
     return cur
+
+
+def _authorized(conn, q, sql: str, bound: dict) -> tuple[str, dict]:
+    # `--as`: a query marked `-- @authorize_filter` gets the row filter in its SQL.
+    if not q.authorize_filter:
+        return sql, bound
+    from aibridge_cli import authz
+
+    return authz.authorize(conn, q, sql, bound)
 
 
 def run(conn: psycopg.Connection, name: str, **params) -> int:
@@ -177,8 +191,9 @@ def stream(conn: psycopg.Connection, name: str, *, itersize: int = 2000, **param
     """Iterate a large result through a server-side cursor, a batch at a time."""
     q = queries.get(name)
     bound = queries.bind(q, params)
+    sql, bound = _authorized(conn, q, q.sql, bound)
     with translate_errors():
         with conn.cursor(name=f"aibridge_{name.lower()}", row_factory=row_factory) as cur:
             cur.itersize = itersize
-            cur.execute(q.sql, bound)
+            cur.execute(sql, bound)
             yield from cur

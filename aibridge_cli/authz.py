@@ -1,0 +1,101 @@
+"""`--as USER`: whose interceptions a connection may read, applied inside the SQL.
+
+Every list/count/summary query marks, with the line `-- @authorize_filter`, the place in its
+WHERE clause where `aibridge_interceptions` is in scope. For a user who may not see everything,
+that line becomes `AND (<predicate>)`, the predicate coming from the AuthorizeFilter query in
+sql/queries/authz.sql, with the user's id bound as a parameter. Owners and auditors see
+everything, so their queries run unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+import weakref
+from dataclasses import dataclass
+from functools import lru_cache
+
+from aibridge_cli.errors import NotFound, PermissionDenied
+
+# Site roles that read every interception (a deployment's rbac_roles).
+SEE_ALL = ("owner", "auditor")
+MARKER = re.compile(r"^[ \t]*--[ \t]*@authorize_filter[ \t]*$", re.MULTILINE)
+PREDICATE_LINE = re.compile(r"^[ \t]*--[ \t]*@predicate[ \t]*$", re.MULTILINE)
+PARAM = "authz_user_id"
+
+
+@dataclass(frozen=True)
+class Subject:
+    id: uuid.UUID
+    username: str
+    roles: tuple[str, ...]
+
+    @property
+    def sees_all(self) -> bool:
+        return any(r in SEE_ALL for r in self.roles)
+
+    def describe(self) -> str:
+        return f"{self.username} ({', '.join(self.roles) if self.roles else 'member'})"
+
+
+# The subject each open connection reads as; weak so closed connections leave no trace.
+_subjects: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def attach(conn, value: str, *, read_only: bool) -> Subject:
+    """Resolve `--as` once for this connection. Writing as a restricted user is refused:
+    the filter narrows what is read, it cannot make a write safe."""
+    subject = lookup(conn, value)
+    if not read_only and not subject.sees_all:
+        raise PermissionDenied(f"--as {value}: {subject.describe()} may only read; this command writes",
+                               hint="drop --as (or AIBRIDGE_AS) to write, or use --as with an owner")
+    _subjects[conn] = subject
+    return subject
+
+
+def subject_of(conn) -> Subject | None:
+    return _subjects.get(conn)
+
+
+def lookup(conn, value: str) -> Subject:
+    from aibridge_cli import db
+
+    text = value.strip()
+    try:
+        as_id = uuid.UUID(text)
+    except ValueError:
+        as_id = None
+    row = db.one(conn, "GetAccessSubject", id=as_id, username="" if as_id else text)
+    if row is None:
+        what = f"no user with id {text}" if as_id else f"no user named {text!r}"
+        raise NotFound(f"--as: {what}", hint="list users with 'aibridge users list'; --as takes a username or a user's UUID")
+    if row["deleted"]:
+        raise NotFound(f"--as: user {row['username']!r} ({row['id']}) is deleted")
+    return Subject(id=row["id"], username=row["username"], roles=tuple(row["rbac_roles"] or ()))
+
+
+@lru_cache(maxsize=None)
+def predicate() -> str:
+    """The translated predicate text (psycopg placeholders, `%` already doubled)."""
+    from aibridge_cli import queries
+
+    sql = queries.get("AuthorizeFilter").sql
+    parts = PREDICATE_LINE.split(sql, maxsplit=1)
+    if len(parts) != 2 or not parts[1].strip():
+        from aibridge_cli.errors import QueryFileError
+
+        raise QueryFileError("authz.sql AuthorizeFilter: no '-- @predicate' line followed by the predicate")
+    return parts[1].strip()
+
+
+def authorize(conn, query, sql: str, params: dict) -> tuple[str, dict]:
+    """The SQL and parameters to run for `query` on `conn`, the filter injected where due."""
+    subject = _subjects.get(conn)
+    if subject is None or subject.sees_all or not query.authorize_filter:
+        return sql, params
+    if PARAM in params:
+        from aibridge_cli.errors import QueryFileError
+
+        raise QueryFileError(f"{query.where}: the parameter name {PARAM!r} is reserved for the authorize filter")
+    injected = MARKER.sub(lambda _m: f"AND ({predicate()})", sql)
+    return injected, {**params, PARAM: subject.id}
