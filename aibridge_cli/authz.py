@@ -57,7 +57,7 @@ def subject_of(conn) -> Subject | None:
     return _subjects.get(conn)
 
 
-def lookup(conn, value: str) -> Subject:
+def lookup(conn, value: str, option: str = "--as") -> Subject:
     from aibridge_cli import db
 
     text = value.strip()
@@ -68,9 +68,9 @@ def lookup(conn, value: str) -> Subject:
     row = db.one(conn, "GetAccessSubject", id=as_id, username="" if as_id else text)
     if row is None:
         what = f"no user with id {text}" if as_id else f"no user named {text!r}"
-        raise NotFound(f"--as: {what}", hint="list users with 'aibridge users list'; --as takes a username or a user's UUID")
+        raise NotFound(f"{option}: {what}", hint=f"list users with 'aibridge users list'; {option} takes a username or a user's UUID")
     if row["deleted"]:
-        raise NotFound(f"--as: user {row['username']!r} ({row['id']}) is deleted")
+        raise NotFound(f"{option}: user {row['username']!r} ({row['id']}) is deleted")
     return Subject(id=row["id"], username=row["username"], roles=tuple(row["rbac_roles"] or ()))
 
 
@@ -99,3 +99,21 @@ def authorize(conn, query, sql: str, params: dict) -> tuple[str, dict]:
         raise QueryFileError(f"{query.where}: the parameter name {PARAM!r} is reserved for the authorize filter")
     injected = MARKER.sub(lambda _m: f"AND ({predicate()})", sql)
     return injected, {**params, PARAM: subject.id}
+
+
+_WRITES = (("DELETE", re.compile(r"\bDELETE\s+FROM\b", re.I)), ("TRUNCATE", re.compile(r"\bTRUNCATE\b", re.I)),
+           ("INSERT", re.compile(r"\bINSERT\s+INTO\b|^\s*COPY\b", re.I)), ("UPDATE", re.compile(r"\bUPDATE\s+\w+(\s+\w+)?\s+SET\b", re.I)),
+           ("CREATE", re.compile(r"^\s*(CREATE|ALTER|DROP)\b", re.I)))
+
+
+def denied_message(server_text: str, statement: str | None, role: str | None) -> str:
+    """`permission denied for table x` → which privilege, for which role. PostgreSQL names
+    the object but not the privilege; the statement's kind says which one was refused."""
+    who = f"role {role!r}" if role else "the connected role"
+    if "row-level security" in server_text:
+        return f"permission denied: row-level security refused the row for {who} ({server_text})"
+    if statement is None:
+        return f"permission denied for {who}: {server_text}"
+    body = re.sub(r"--[^\n]*", "", statement)
+    privilege = next((p for p, rx in _WRITES if rx.search(body)), "SELECT")
+    return f"permission denied: {who} lacks the {privilege} privilege ({server_text})"

@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from aibridge_cli import __version__
 from aibridge_cli.commands import db_cmd, demo, interceptions, models, prune, record, sessions, telemetry, users
+from aibridge_cli.commands import access  # noqa: F401  (adds 'db grant' and 'db revoke' to the db group)
 from aibridge_cli.errors import EXIT_FAILURE, EXIT_USAGE, AibridgeError
 
 

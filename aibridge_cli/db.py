@@ -94,8 +94,9 @@ def _first_line(e: Exception) -> str:
 
 
 @contextmanager
-def translate_errors() -> Iterator[None]:
-    """Turn driver errors into our error types, so no expected failure shows a traceback."""
+def translate_errors(statement: str | None = None, role: str | None = None) -> Iterator[None]:
+    """Turn driver errors into our error types, so no expected failure shows a traceback.
+    Given the statement and role, a refused privilege is named in the message."""
     try:
         yield
     except AibridgeError:
@@ -108,9 +109,20 @@ def translate_errors() -> Iterator[None]:
     except pgerrors.LockNotAvailable as e:
         raise QueryTimeout(f"gave up waiting for a lock: {_first_line(e)}",
                            hint="another transaction holds the rows; try again later") from None
-    except (pgerrors.InsufficientPrivilege, pgerrors.ReadOnlySqlTransaction) as e:
+    except pgerrors.ReadOnlySqlTransaction as e:
         raise PermissionDenied(f"permission denied: {_first_line(e)}",
                                hint="connect as a role with that privilege (see 'aibridge db grant')") from None
+    except pgerrors.InsufficientPrivilege as e:
+        from aibridge_cli.authz import denied_message
+
+        raise PermissionDenied(denied_message(_first_line(e), statement, role),
+                               hint="connect as a role with that privilege; only the tables' owner can migrate "
+                                    "or prune (see 'aibridge db grant')") from None
+    except pgerrors.FeatureNotSupported as e:
+        if "row-level security" not in str(e):
+            raise AibridgeError(f"database error: {_first_line(e)}") from None
+        raise PermissionDenied(f"permission denied: {_first_line(e)} (role {role or 'in use'} is subject to row-level security)",
+                               hint="load in bulk as the tables' owner; a recorder role writes one record at a time") from None
     except (pgerrors.InvalidTextRepresentation, pgerrors.InvalidDatetimeFormat, pgerrors.DatetimeFieldOverflow,
             pgerrors.NumericValueOutOfRange, pgerrors.StringDataRightTruncation) as e:
         raise BadInput(f"the database rejected a value: {_first_line(e)}") from None
@@ -156,7 +168,7 @@ def _execute(conn: psycopg.Connection, name: str, params: dict, sql_override: st
     bound = queries.bind(q, params)
     sql, bound = _authorized(conn, q, sql_override or q.sql, bound)
     cur = conn.cursor(row_factory=row_factory)
-    with translate_errors():
+    with translate_errors(statement=sql, role=conn.info.user):
         cur.execute(sql, bound)
     return cur
 
@@ -192,7 +204,7 @@ def stream(conn: psycopg.Connection, name: str, *, itersize: int = 2000, **param
     q = queries.get(name)
     bound = queries.bind(q, params)
     sql, bound = _authorized(conn, q, q.sql, bound)
-    with translate_errors():
+    with translate_errors(statement=sql, role=conn.info.user):
         with conn.cursor(name=f"aibridge_{name.lower()}", row_factory=row_factory) as cur:
             cur.itersize = itersize
             cur.execute(sql, bound)
