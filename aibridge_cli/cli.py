@@ -95,6 +95,10 @@ def root(
                                 help="Statement timeout for every query (30s, 5m, ...)."),
     as_user: str = typer.Option(None, "--as", envvar="AIBRIDGE_AS",
                                 help="Read as this user (username or UUID): owners and auditors see everything, others their own."),
+    redact: bool = typer.Option(False, "--redact", help="Mask secrets (API keys, tokens, passwords, e-mail addresses) in prompts, tool inputs and thoughts."),
+    redact_pattern: list[str] = typer.Option([], "--redact-pattern", metavar="REGEX",
+                                             help="Also mask matches of this regular expression (repeatable; implies --redact)."),
+    no_content: bool = typer.Option(False, "--no-content", help="Leave prompts, tool inputs and thoughts out of the output."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ):
     from aibridge_cli.db import Settings
@@ -104,6 +108,11 @@ def root(
     if ms <= 0:
         raise AibridgeError("--timeout must be longer than zero", hint="use e.g. --timeout 30s", exit_code=EXIT_USAGE)
     ctx.obj = Settings(dsn=dsn or None, timeout_ms=ms, as_user=as_user or None)
+    # Set for this invocation, and reset if an earlier one in the same process set it.
+    if redact or redact_pattern or no_content or "aibridge_cli.redact" in sys.modules:
+        from aibridge_cli import redact as _redact
+
+        _redact.configure(redact, redact_pattern, no_content)
 
 
 for _module, _name in ((db_cmd, "db"), (users, "users"), (record, "record"), (demo, None),

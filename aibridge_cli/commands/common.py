@@ -115,6 +115,12 @@ def emit(rows: Iterable[dict], fmt: str, columns: Optional[Sequence[str]] = None
          title: Optional[str] = None, numeric: Sequence[str] = ()) -> int:
     from aibridge_cli.render import write_rows
 
+    if "aibridge_cli.redact" in sys.modules:  # --redact / --no-content were given in this process
+        from aibridge_cli import redact
+
+        policy = redact.policy()
+        if policy.active:
+            rows, columns = policy.rows(rows), policy.columns(columns)
     return write_rows(rows, fmt, sys.stdout, columns=columns, title=title, numeric=numeric)
 
 
