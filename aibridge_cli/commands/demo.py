@@ -1,7 +1,93 @@
-"""Placeholder until its issue lands: registers no command yet."""
+"""`aibridge demo`: load a realistic demo data set into the current database."""
 
 from __future__ import annotations
 
+import sys
+import time
+from contextlib import contextmanager
+from typing import Optional
 
-def register(root, name) -> None:
-    return None
+import typer
+
+from aibridge_cli.commands.common import note, parse_time, settings
+from aibridge_cli.errors import BadInput
+
+DEFAULT_INTERCEPTIONS = 5000
+
+
+def register(root: typer.Typer, name) -> None:
+    root.command("demo")(demo)
+
+
+def demo(
+    ctx: typer.Context,
+    interceptions: int = typer.Option(DEFAULT_INTERCEPTIONS, "--interceptions", "-n", min=1, max=100_000_000,
+                                      help="How many interceptions to generate (about 5 rows each in all)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0,
+                                       help="Seed for reproducible data (default: a random one, printed at the end)."),
+    users: Optional[int] = typer.Option(None, "--users", min=1, max=100_000,
+                                        help="How many users (default: grows with --interceptions, 50 for 5,000)."),
+    days: int = typer.Option(30, "--days", min=1, max=3650, help="Spread the data over this many days before --end."),
+    end: Optional[str] = typer.Option(None, "--end",
+                                      help="The newest time in the data (default now); with --seed it pins the data exactly."),
+    append: bool = typer.Option(False, "--append",
+                                help="Add to a database that already has users or interceptions (refused otherwise)."),
+):
+    """Generate a realistic demo data set: users, sessions, agentic loops, tokens, tools, thoughts.
+
+    Loads into an empty database only (use --append to add to one with data) and never into
+    a Coder deployment's database. Everything is loaded in one transaction.
+    """
+    import secrets
+
+    from aibridge_cli import db, demo_load, embedded
+    from aibridge_cli.demo_data import DemoData
+
+    when = parse_time(end, "--end")
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    demo_load.check_columns()
+    gen = DemoData(interceptions, seed, users=users, days=days, end=when)
+    s = settings(ctx)
+    started = time.monotonic()
+    with db.connect(s, read_only=False) as conn:
+        where = f"the embedded database in {embedded.home()}" if s.embedded else conn.info.dsn
+        demo_load.prepare(conn, gen, append=append)
+        if not s.embedded:
+            note(f"loading demo data into {where}")
+        with _progress(interceptions) as advance:
+            counts = demo_load.load(conn, gen, progress=advance)
+    elapsed = time.monotonic() - started
+    note(f"loaded {interceptions:,} interceptions into {where} in {elapsed:.1f} s (seed {seed}):")
+    note("  " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+    _suggest(gen, s.embedded)
+
+
+@contextmanager
+def _progress(total: int):
+    """A progress bar on a terminal's stderr; nothing otherwise (cron, pipes, tests)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from aibridge_cli.render import console
+
+    with Progress(TextColumn("loading"), BarColumn(), MofNCompleteColumn(), TextColumn("interceptions"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console(stderr=True), transient=True) as bar:
+        task = bar.add_task("demo", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _suggest(gen, embedded: bool) -> None:
+    base = "aibridge" if embedded else "aibridge --dsn ..."
+    cmds = ["sessions list", "telemetry summary --since 7d", "interceptions list --limit 20"]
+    busiest = gen.busiest_username()
+    member = gen.busiest_username(member=True, other_than=busiest)
+    if busiest:
+        cmds.append(f"sessions list --initiator {busiest}")
+    if member:
+        cmds.append(f"--as {member} sessions list")
+    note("try next:")
+    for cmd in cmds:
+        note(f"  {base} {cmd}")

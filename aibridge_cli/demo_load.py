@@ -1,0 +1,110 @@
+"""Loading the demo data set: the safety checks, then COPY fed by a generator thread.
+
+The generator (pure Python, one core) runs in a background thread one chunk ahead of
+the COPY, so formatting the next chunk overlaps with the server indexing this one;
+psycopg releases the GIL while it waits on the server.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import uuid
+from typing import Callable, Iterator, Optional
+
+import psycopg
+
+from aibridge_cli import bulk, db
+from aibridge_cli.demo_data import COLUMNS, TABLES, Chunk, DemoData
+from aibridge_cli.errors import AibridgeError
+
+SCRATCH_HINT = "load the demo into a scratch database: e.g. AIBRIDGE_HOME=/tmp/aibridge-demo aibridge demo"
+
+
+def check_columns() -> None:
+    """The generator writes lines in COLUMNS order; the COPY queries must expect the same."""
+    for table in TABLES:
+        if bulk.columns(table) != COLUMNS[table]:
+            raise AibridgeError(f"internal: the COPY column order of {table} changed; demo_data.COLUMNS needs updating")
+
+
+def prepare(conn: psycopg.Connection, gen: DemoData, *, append: bool) -> None:
+    """Refuse to mix demo rows into a database that has data, unless asked to; with
+    --append, rename demo users whose usernames are taken."""
+    db.run(conn, "DemoLock")
+    if db.one(conn, "DemoDeploymentTables")["deployment"]:
+        raise AibridgeError("this looks like a Coder deployment's database (it has workspaces and templates); "
+                            "demo data would mix with real records", hint=SCRATCH_HINT)
+    present = db.one(conn, "DemoExistingData")
+    if (present["users"] or present["interceptions"]) and not append:
+        what = " and ".join(w for w, p in (("users", present["users"]), ("interceptions", present["interceptions"])) if p)
+        raise AibridgeError(f"the database already has {what}; the demo only loads into an empty database",
+                            hint="pass --append to add the demo data to it anyway, or " + SCRATCH_HINT)
+    if not append:
+        return
+    ids = [uuid.UUID(i) for i in gen.user_ids]
+    if db.one(conn, "DemoUsersTaken", ids=ids)["taken"]:
+        raise AibridgeError(f"the demo data of seed {gen.seed} is already in this database",
+                            hint="use another --seed, or leave --seed out for a random one")
+    taken: set = set()
+    while True:  # a renamed user may collide again, with an earlier demo's renamed user
+        found = {r["username"] for r in db.many(conn, "DemoUsernamesTaken", usernames=gen.usernames)}
+        if found <= taken:
+            return
+        taken |= found
+        gen.avoid_usernames(taken)
+
+
+def load(conn: psycopg.Connection, gen: DemoData, *,
+         chunk_size: int = 10_000, progress: Optional[Callable[[int], None]] = None) -> dict[str, int]:
+    """COPY the whole data set inside the caller's transaction; returns rows per table."""
+    counts = dict.fromkeys(TABLES, 0)
+    users = gen.users_text()
+    if users:
+        bulk.copy_text(conn, "users", [users])
+    counts["users"] = len(gen.user_ids)
+    for chunk in _ahead(gen.chunks(chunk_size)):
+        for table in TABLES[1:]:
+            text = chunk.text.get(table)
+            if text:
+                bulk.copy_text(conn, table, [text])
+                counts[table] += chunk.rows[table]
+        if progress:
+            progress(chunk.interceptions)
+    db.run(conn, "DemoAnalyze")
+    return counts
+
+
+def _ahead(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+    """Iterate `chunks` produced by a background thread, one chunk ahead."""
+    q: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        q.put(chunk, timeout=0.2)
+                        break
+                    except queue.Full:
+                        pass
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as e:  # handed to the consumer, which re-raises it
+            q.put(e)
+
+    worker = threading.Thread(target=produce, name="aibridge-demo-generator", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
