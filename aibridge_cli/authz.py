@@ -116,4 +116,8 @@ def denied_message(server_text: str, statement: str | None, role: str | None) ->
         return f"permission denied for {who}: {server_text}"
     body = re.sub(r"--[^\n]*", "", statement)
     privilege = next((p for p, rx in _WRITES if rx.search(body)), "SELECT")
-    return f"permission denied: {who} lacks the {privilege} privilege ({server_text})"
+    if privilege != "SELECT" and re.search(r"\bRETURNING\b", body, re.I):
+        privilege += " privilege, or SELECT on a column the statement returns"
+    else:
+        privilege += " privilege"
+    return f"permission denied: {who} lacks the {privilege} ({server_text})"

@@ -128,7 +128,11 @@ def test_recorder_writes_and_ends_but_cannot_read_content(cli, conn, dsn, tmp_pa
         denied(c, "SELECT input FROM aibridge_tool_usages")
         denied(c, "SELECT * FROM aibridge_tool_usages")
         denied(c, "SELECT content FROM aibridge_model_thoughts")
-        denied(c, "SELECT count(*) FROM aibridge_token_usages")
+        denied(c, "SELECT * FROM aibridge_user_prompts")
+        denied(c, "SELECT * FROM aibridge_model_thoughts")
+        assert count(c, "SELECT count(*) FROM aibridge_user_prompts") == 6  # rows, not their text
+        assert count(c, "SELECT sum(input_tokens) FROM aibridge_token_usages") == \
+            count(conn, "SELECT sum(input_tokens) FROM aibridge_token_usages")
         denied(c, "UPDATE aibridge_interceptions SET model = 'x' WHERE id = %s", new_id)
         denied(c, "DELETE FROM aibridge_interceptions WHERE id = %s", new_id)
         denied(c, "DELETE FROM aibridge_user_prompts")

@@ -88,9 +88,9 @@ SELECT set_config('aibridge.access_role', @role_name::text, true),
 --   member   reads users/visible_users and the AI Bridge tables, restricted to its user's
 --            interceptions and their child rows (restrictive policies), writes nothing;
 --   auditor  reads everything, writes nothing;
---   recorder inserts every record type, may set ended_at, reads interceptions and users (for
---            initiators, lineage and ending), and of aibridge_tool_usages only the lookup
---            columns: never prompts, tool inputs or thoughts.
+--   recorder inserts every record type, may set ended_at, reads interceptions, users and
+--            token usages, and of the other child tables every column but the content:
+--            never prompts, tool inputs or thoughts.
 -- No role gets DELETE, TRUNCATE or DDL: only the tables' owner can prune or migrate.
 DO $$
 DECLARE
@@ -151,7 +151,12 @@ BEGIN
         FOREACH t IN ARRAY children LOOP
             EXECUTE format('GRANT INSERT ON %I TO %I', t, r);
         END LOOP;
-        EXECUTE format('GRANT SELECT (id, interception_id, provider_tool_call_id, created_at) ON aibridge_tool_usages TO %I', r);
+        -- Every column but the content: enough for the lineage lookup, ON CONFLICT and
+        -- RETURNING of what was written; prompts, tool inputs and thoughts stay unreadable.
+        EXECUTE format('GRANT SELECT ON aibridge_token_usages TO %I', r);
+        EXECUTE format('GRANT SELECT (id, interception_id, provider_response_id, metadata, created_at) ON aibridge_user_prompts TO %I', r);
+        EXECUTE format('GRANT SELECT (id, interception_id, provider_response_id, provider_tool_call_id, tool, server_url, injected, invocation_error, metadata, created_at) ON aibridge_tool_usages TO %I', r);
+        EXECUTE format('GRANT SELECT (interception_id, metadata, created_at) ON aibridge_model_thoughts TO %I', r);
         EXECUTE format('GRANT SELECT ON users, visible_users TO %I', r);
     END IF;
 
