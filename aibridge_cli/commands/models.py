@@ -1,7 +1,38 @@
-"""Placeholder until its issue lands: registers no command yet."""
+"""`aibridge models list`: the models seen in ended interceptions."""
 
 from __future__ import annotations
 
+from typing import Optional
 
-def register(root, name) -> None:
-    return None
+import typer
+
+from aibridge_cli.commands.common import FormatOpt, LimitOpt, OffsetOpt, emit, note, read_db
+
+app = typer.Typer(help="Models seen in ended interceptions.", no_args_is_help=True)
+
+
+def register(root: typer.Typer, name: str) -> None:
+    root.add_typer(app, name=name)
+
+
+@app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    prefix: Optional[str] = typer.Option(
+        None, "--prefix", help="Only models whose name starts with this text (% and _ match themselves)."),
+    limit: int = LimitOpt,
+    offset: int = OffsetOpt,
+    fmt: str = FormatOpt,
+):
+    """Distinct model names of ended interceptions, in alphabetical order."""
+    from aibridge_cli import db
+
+    limit = limit or 100
+    with read_db(ctx) as conn:
+        rows = db.many(conn, "ListAIBridgeModels", model=prefix or "", limit_=limit, offset_=offset)
+    emit(rows, fmt, columns=["model"])
+    if fmt == "table":
+        if not rows:
+            note("no models match" if prefix else "no ended interceptions yet")
+        elif len(rows) == limit:
+            note(f"showing {limit}; next page: --offset {offset + limit}")

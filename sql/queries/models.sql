@@ -1,0 +1,17 @@
+-- Models seen in ended interceptions.
+
+-- name: ListAIBridgeModels :many
+-- The prefix matches literally: backslash, % and _ are escaped before LIKE sees them
+-- (LIKE's default escape character is the backslash).
+SELECT aibridge_interceptions.model
+FROM aibridge_interceptions
+WHERE
+    aibridge_interceptions.ended_at IS NOT NULL
+    AND (@model::text = ''
+         OR aibridge_interceptions.model LIKE
+            replace(replace(replace(@model::text, '\', '\\'), '%', '\%'), '_', '\_') || '%')
+    -- @authorize_filter
+GROUP BY aibridge_interceptions.model
+ORDER BY aibridge_interceptions.model ASC
+LIMIT COALESCE(NULLIF(@limit_::integer, 0), 100)
+OFFSET @offset_::integer;
