@@ -9,7 +9,9 @@
 -- name: GetAIBridgeInterceptionByID :one
 SELECT *
 FROM aibridge_interceptions
-WHERE id = @id::uuid;
+WHERE id = @id::uuid
+-- @authorize_filter
+;
 
 -- name: GetAIBridgeInterceptions :many
 SELECT *
@@ -20,7 +22,9 @@ ORDER BY started_at DESC, id DESC;
 -- The interceptions among the given ids (a thread's parent and root), in no set order.
 SELECT *
 FROM aibridge_interceptions
-WHERE id = ANY(@ids::uuid[]);
+WHERE id = ANY(@ids::uuid[])
+-- @authorize_filter
+;
 
 -- name: GetAIBridgeInterceptionInitiator :one
 -- The initiator of one interception; no row when the user is not in users.
@@ -58,13 +62,16 @@ ORDER BY created_at ASC, content ASC;
 SELECT *
 FROM aibridge_interceptions
 WHERE thread_parent_id = @id::uuid
+-- @authorize_filter
 ORDER BY started_at ASC, id ASC
 LIMIT COALESCE(NULLIF(@limit_::integer, 0), 100);
 
 -- name: CountAIBridgeInterceptionChildren :one
 SELECT count(*) AS count
 FROM aibridge_interceptions
-WHERE thread_parent_id = @id::uuid;
+WHERE thread_parent_id = @id::uuid
+-- @authorize_filter
+;
 
 -- name: CountAIBridgeInterceptions :one
 SELECT count(*) AS count
