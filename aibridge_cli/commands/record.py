@@ -1,7 +1,404 @@
-"""Placeholder until its issue lands: registers no command yet."""
+"""`aibridge record ...`: write AI Bridge records one at a time, or import them in bulk."""
 
 from __future__ import annotations
 
+import sys
+from typing import Optional
+
+import typer
+
+from aibridge_cli.commands.common import FORMAT_HELP
+from aibridge_cli.errors import AibridgeError, BadInput, NotFound
+
+app = typer.Typer(help="Write AI Bridge records: one at a time, or in bulk from NDJSON.", no_args_is_help=True)
+
+
+def _optional_format(value: Optional[str]) -> Optional[str]:
+    from aibridge_cli.commands.common import _check_format
+
+    return None if value is None else _check_format(value)
+
+
+FmtOpt = typer.Option(None, "--format", "-f", callback=_optional_format,
+                      help=FORMAT_HELP + " Without it, prints the new record's id.")
+IdOpt = typer.Option(None, "--id", help="The record's UUID (default: a new random one).")
+InterceptionArg = typer.Argument(..., metavar="INTERCEPTION_ID", help="The interception this record belongs to.")
+MetadataOpt = typer.Option(None, "--metadata", help="A JSON object stored with the record.")
+CreatedAtOpt = typer.Option(None, "--created-at", help="When it happened (default: now).")
+ResponseIdOpt = typer.Option("", "--provider-response-id", help="The upstream provider's response id.")
+
+# The option each record field is read from, for error messages.
+_OPTIONS = {"interception_id": "INTERCEPTION_ID", "initiator_id": "--initiator", "content": "--content",
+            "prompt": "--text", "input": "--input"}
+
+
+def _check(checker, obj: dict, **kw) -> dict:
+    from aibridge_cli import records
+    from aibridge_cli.timeparse import utcnow
+
+    try:
+        return checker(obj, utcnow(), **kw)
+    except records.FieldError as e:
+        opt = _OPTIONS.get(e.field, "--" + e.field.replace("_", "-"))
+        msg = e.message
+        if msg.startswith(e.field + ": "):
+            msg = msg[len(e.field) + 2:]
+        raise BadInput(f"{opt}: {msg}") from None
+
+
+def _gather(**values) -> dict:
+    """Options as a record dict; options the user left out are absent, as in an NDJSON line."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _times(**values):
+    from aibridge_cli.commands.common import parse_time
+
+    return {k: parse_time(v, "--" + k.replace("_", "-")) for k, v in values.items()}
+
+
+def _meta(value: Optional[str], option: str = "--metadata"):
+    from aibridge_cli.commands.common import parse_json
+
+    meta = parse_json(value, option)
+    if meta is not None and not isinstance(meta, dict):
+        raise BadInput(f"{option}: expected a JSON object", hint='e.g. --metadata \'{"key": "value"}\'')
+    return meta
+
+
+def _uuid(value: Optional[str], option: str) -> Optional[str]:
+    from aibridge_cli.commands.common import parse_uuid
+
+    u = parse_uuid(value, option)
+    return None if u is None else str(u)
+
+
+def _new_id(rec: dict) -> str:
+    import uuid
+
+    return rec["id"] or str(uuid.uuid4())
+
+
+def _require_interception(conn, iid: str) -> None:
+    from aibridge_cli import db
+
+    if not db.one(conn, "RecordInterceptionExists", id=iid)["found"]:
+        raise NotFound(f"no interception {iid}", hint="record it first with 'aibridge record interception'")
+
+
+def _stdin_text(option: str) -> str:
+    if sys.stdin is None or sys.stdin.isatty():
+        raise BadInput(f"give {option} or pipe the text on stdin", hint=f"e.g. echo 'text' | aibridge record ... ")
+    text = sys.stdin.read()
+    if not text:
+        raise BadInput(f"no text on stdin (give {option}, or pipe the text)")
+    return text
+
+
+def _print(row: dict, fmt: Optional[str], key: str = "id") -> None:
+    from aibridge_cli.commands.common import emit
+
+    if fmt is None:
+        sys.stdout.write(f"{row[key]}\n")
+    else:
+        emit([row], fmt)
+
+
+def _already(what: str, rid: str) -> AibridgeError:
+    return AibridgeError(f"{what} {rid} already exists", hint="leave out --id for a new random id")
+
+
+@app.command("interception")
+def interception(
+    ctx: typer.Context,
+    initiator: str = typer.Option(..., "--initiator", "-u", help="The user who made the request (username or UUID)."),
+    provider: str = typer.Option(..., "--provider", help="anthropic, openai, ..."),
+    model: str = typer.Option(..., "--model", help="The model requested."),
+    id: Optional[str] = IdOpt,
+    api_key_id: Optional[str] = typer.Option(None, "--api-key-id", help="The API key the request used."),
+    client: Optional[str] = typer.Option(None, "--client", help="Claude Code, Codex, Cursor, ... (default: Unknown)."),
+    client_session_id: Optional[str] = typer.Option(None, "--client-session-id", help="The session key the client sent."),
+    started_at: Optional[str] = typer.Option(None, "--started-at", help="When the request started (default: now)."),
+    metadata: Optional[str] = MetadataOpt,
+    tool_call_id: Optional[str] = typer.Option(
+        None, "--tool-call-id", help="The tool call this request answers: links it to its thread, as the bridge does."),
+    thread_parent_id: Optional[str] = typer.Option(None, "--thread-parent-id",
+                                                   help="Set the parent interception directly instead."),
+    thread_root_id: Optional[str] = typer.Option(None, "--thread-root-id",
+                                                 help="With --thread-parent-id: the thread's root (default: the parent's)."),
+    fmt: Optional[str] = FmtOpt,
+):
+    """Record an interception (one LLM request); prints its id."""
+    from aibridge_cli import db, records
+    from aibridge_cli.commands.common import note, resolve_user, write_db
+
+    obj = _gather(id=_uuid(id, "--id"), initiator=initiator, provider=provider, model=model, api_key_id=api_key_id,
+                  client=client, client_session_id=client_session_id, metadata=_meta(metadata),
+                  tool_call_id=tool_call_id, thread_parent_id=_uuid(thread_parent_id, "--thread-parent-id"),
+                  thread_root_id=_uuid(thread_root_id, "--thread-root-id"), **_times(started_at=started_at))
+    rec = _check(records.interception, obj, id_required=False)
+    with write_db(ctx) as conn:
+        uid = resolve_user(conn, initiator, "--initiator")
+        user = db.one(conn, "GetUserByID", id=uid)
+        if user is None:
+            raise NotFound(f"--initiator: no user with id {uid}",
+                           hint="add the user with 'aibridge users add', or pass an existing username")
+        parent, root = rec["thread_parent_id"], rec["thread_root_id"]
+        if rec["tool_call_id"] is not None:
+            lineage = db.one(conn, "GetAIBridgeInterceptionLineageByToolCallID", tool_call_id=rec["tool_call_id"])
+            if lineage is None:
+                note(f"note: no recorded tool call {rec['tool_call_id']!r}; this interception starts its own thread")
+            else:
+                parent, root = lineage["thread_parent_id"], lineage["thread_root_id"]
+        elif parent is not None and root is None:
+            found = db.one(conn, "GetRecordInterceptionRoot", id=parent)
+            root = found["thread_root_id"] if found else parent
+        row = db.one(conn, "InsertAIBridgeInterception", id=_new_id(rec), api_key_id=rec["api_key_id"],
+                     initiator_id=uid, provider=rec["provider"], model=rec["model"], metadata=rec["metadata"],
+                     started_at=rec["started_at"], client=rec["client"], client_session_id=rec["client_session_id"],
+                     thread_parent_interception_id=parent, thread_root_interception_id=root)
+        if row is None:
+            raise _already("interception", rec["id"])
+    _print(row, fmt)
+
+
+@app.command("end")
+def end(
+    ctx: typer.Context,
+    interception_id: str = typer.Argument(..., metavar="ID", help="The interception that finished."),
+    ended_at: Optional[str] = typer.Option(None, "--ended-at", help="When it finished (default: now)."),
+    fmt: Optional[str] = FmtOpt,
+):
+    """Mark an in-flight interception as ended; prints its id."""
+    from aibridge_cli import db
+    from aibridge_cli.commands.common import parse_time, write_db
+    from aibridge_cli.render import to_json_value
+    from aibridge_cli.timeparse import utcnow
+
+    iid = _uuid(interception_id, "ID")
+    when = parse_time(ended_at, "--ended-at") or utcnow()
+    with write_db(ctx) as conn:
+        row = db.one(conn, "UpdateAIBridgeInterceptionEnded", id=iid, ended_at=when)
+        if row is None:
+            state = db.one(conn, "GetRecordInterceptionState", id=iid)
+            if state is None:
+                raise NotFound(f"no interception {iid}", hint="check the id with 'aibridge interceptions list'")
+            if state["ended_at"] is not None:
+                raise AibridgeError(f"interception {iid} already ended at {to_json_value(state['ended_at'])}",
+                                    hint="an interception ends once; nothing was changed")
+            raise BadInput(f"--ended-at: {to_json_value(when)} is before the interception started "
+                           f"({to_json_value(state['started_at'])})")
+    _print(row, fmt)
+
+
+@app.command("token-usage")
+def token_usage(
+    ctx: typer.Context,
+    interception_id: str = InterceptionArg,
+    input_tokens: int = typer.Option(0, "--input-tokens", min=0, help="Input (prompt) tokens."),
+    output_tokens: int = typer.Option(0, "--output-tokens", min=0, help="Output (completion) tokens."),
+    provider_response_id: str = ResponseIdOpt,
+    metadata: Optional[str] = typer.Option(
+        None, "--metadata", help="A JSON object: cache and other token kinds, e.g. '{\"cache_read_input\": 1200}'."),
+    created_at: Optional[str] = CreatedAtOpt,
+    id: Optional[str] = IdOpt,
+    fmt: Optional[str] = FmtOpt,
+):
+    """Record the tokens of one upstream response; prints the new id."""
+    from aibridge_cli import db, records
+    from aibridge_cli.commands.common import write_db
+
+    rec = _check(records.token_usage, _gather(
+        id=_uuid(id, "--id"), interception_id=_uuid(interception_id, "INTERCEPTION_ID"),
+        provider_response_id=provider_response_id, input_tokens=input_tokens, output_tokens=output_tokens,
+        metadata=_meta(metadata), **_times(created_at=created_at)), id_required=False)
+    with write_db(ctx) as conn:
+        _require_interception(conn, rec["interception_id"])
+        row = db.one(conn, "InsertAIBridgeTokenUsage", id=_new_id(rec), interception_id=rec["interception_id"],
+                     provider_response_id=rec["provider_response_id"], input_tokens=rec["input_tokens"],
+                     output_tokens=rec["output_tokens"], metadata=rec["metadata"], created_at=rec["created_at"])
+        if row is None:
+            raise _already("token usage", rec["id"])
+    _print(row, fmt)
+
+
+@app.command("prompt")
+def prompt(
+    ctx: typer.Context,
+    interception_id: str = InterceptionArg,
+    text: Optional[str] = typer.Option(None, "--text", help="The prompt (default: read from stdin)."),
+    provider_response_id: str = ResponseIdOpt,
+    metadata: Optional[str] = MetadataOpt,
+    created_at: Optional[str] = CreatedAtOpt,
+    id: Optional[str] = IdOpt,
+    fmt: Optional[str] = FmtOpt,
+):
+    """Record a user prompt (from --text, or stdin); prints the new id."""
+    from aibridge_cli import db, records
+    from aibridge_cli.commands.common import write_db
+
+    body = text if text is not None else _stdin_text("--text")
+    rec = _check(records.user_prompt, _gather(
+        id=_uuid(id, "--id"), interception_id=_uuid(interception_id, "INTERCEPTION_ID"),
+        provider_response_id=provider_response_id, prompt=body, metadata=_meta(metadata),
+        **_times(created_at=created_at)), id_required=False)
+    with write_db(ctx) as conn:
+        _require_interception(conn, rec["interception_id"])
+        row = db.one(conn, "InsertAIBridgeUserPrompt", id=_new_id(rec), interception_id=rec["interception_id"],
+                     provider_response_id=rec["provider_response_id"], prompt=rec["prompt"],
+                     metadata=rec["metadata"], created_at=rec["created_at"])
+        if row is None:
+            raise _already("user prompt", rec["id"])
+    _print(row, fmt)
+
+
+@app.command("tool-usage")
+def tool_usage(
+    ctx: typer.Context,
+    interception_id: str = InterceptionArg,
+    tool: str = typer.Option(..., "--tool", help="The tool's name."),
+    input: str = typer.Option("{}", "--input", help="The tool's arguments, as JSON."),
+    tool_call_id: Optional[str] = typer.Option(
+        None, "--tool-call-id", help="The provider's id for this call (a later interception answering it names it)."),
+    server_url: Optional[str] = typer.Option(None, "--server-url", help="MCP server of an injected tool."),
+    injected: bool = typer.Option(False, "--injected", help="The bridge injected the tool (from an MCP server)."),
+    invocation_error: Optional[str] = typer.Option(None, "--invocation-error",
+                                                   help="The error the bridge got invoking an injected tool."),
+    provider_response_id: str = ResponseIdOpt,
+    metadata: Optional[str] = MetadataOpt,
+    created_at: Optional[str] = CreatedAtOpt,
+    id: Optional[str] = IdOpt,
+    fmt: Optional[str] = FmtOpt,
+):
+    """Record a tool call the model made; prints the new id."""
+    from aibridge_cli import db, records
+    from aibridge_cli.commands.common import parse_json, write_db
+
+    parse_json(input, "--input")  # stored as given, but it must be JSON
+    rec = _check(records.tool_usage, _gather(
+        id=_uuid(id, "--id"), interception_id=_uuid(interception_id, "INTERCEPTION_ID"),
+        provider_response_id=provider_response_id, tool=tool, input=input, tool_call_id=tool_call_id,
+        server_url=server_url, injected=injected, invocation_error=invocation_error, metadata=_meta(metadata),
+        **_times(created_at=created_at)), id_required=False)
+    with write_db(ctx) as conn:
+        _require_interception(conn, rec["interception_id"])
+        row = db.one(conn, "InsertAIBridgeToolUsage", id=_new_id(rec), interception_id=rec["interception_id"],
+                     provider_response_id=rec["provider_response_id"], provider_tool_call_id=rec["tool_call_id"],
+                     tool=rec["tool"], server_url=rec["server_url"], input=rec["input"], injected=rec["injected"],
+                     invocation_error=rec["invocation_error"], metadata=rec["metadata"],
+                     created_at=rec["created_at"])
+        if row is None:
+            raise _already("tool usage", rec["id"])
+    _print(row, fmt)
+
+
+@app.command("thought")
+def thought(
+    ctx: typer.Context,
+    interception_id: str = InterceptionArg,
+    content: Optional[str] = typer.Option(None, "--content", help="The thought's text (default: read from stdin)."),
+    source: Optional[str] = typer.Option(None, "--source",
+                                         help="thinking, reasoning_summary or commentary (stored in metadata)."),
+    metadata: Optional[str] = MetadataOpt,
+    created_at: Optional[str] = CreatedAtOpt,
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", callback=_optional_format,
+                                      help=FORMAT_HELP + " Without it, prints nothing (thoughts have no id)."),
+):
+    """Record a model thought (from --content, or stdin)."""
+    from aibridge_cli import db, records
+    from aibridge_cli.commands.common import emit, write_db
+
+    body = content if content is not None else _stdin_text("--content")
+    rec = _check(records.model_thought, _gather(
+        interception_id=_uuid(interception_id, "INTERCEPTION_ID"), content=body, source=source,
+        metadata=_meta(metadata), **_times(created_at=created_at)), created_required=False)
+    with write_db(ctx) as conn:
+        _require_interception(conn, rec["interception_id"])
+        row = db.one(conn, "InsertAIBridgeModelThought", interception_id=rec["interception_id"],
+                     content=rec["content"], metadata=rec["metadata"], created_at=rec["created_at"])
+    if fmt is not None:
+        emit([row], fmt)
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    source: str = typer.Argument(..., metavar="FILE|-", help="NDJSON file to import, or - for stdin."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check and load everything, then roll back."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", callback=_optional_format,
+                                      help=FORMAT_HELP + " Prints lines, written and skipped per type."),
+):
+    """Import NDJSON records (users, interceptions, ends, token usages, prompts, tool usages, thoughts)."""
+    import time
+
+    from aibridge_cli import importer
+    from aibridge_cli.commands.common import emit, note, write_db
+    from aibridge_cli.timeparse import utcnow
+
+    stream, total, label = _open_source(source)
+    started = time.perf_counter()
+    try:
+        with write_db(ctx) as conn, _progress(total, label) as advance:
+            stats = importer.run(conn, stream, utcnow(), on_progress=advance)
+            if dry_run:
+                conn.rollback()
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    secs = time.perf_counter() - started
+    rate = f", {stats.total / secs:,.0f} records/s" if secs > 0 and stats.total else ""
+    verb = "would write" if dry_run else "wrote"
+    note(f"{label}: {stats.total:,} records read, {verb} {stats.total_written:,}, "
+         f"skipped {stats.total - stats.total_written:,} already stored ({secs:.1f}s{rate})")
+    if fmt is not None:
+        emit(stats.rows(), fmt)
+
+
+def _open_source(source: str):
+    import os
+
+    if source == "-":
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is None:
+            raise BadInput("stdin cannot be read as bytes")
+        return stdin, None, "stdin"
+    try:
+        f = open(source, "rb")
+        total = os.fstat(f.fileno()).st_size
+    except OSError as e:
+        raise BadInput(f"cannot read {source}: {e.strerror}", hint="give an NDJSON file, or - for stdin") from None
+    return f, total or None, source
+
+
+class _progress:
+    """A Rich progress bar on stderr when it is a terminal; otherwise nothing."""
+
+    def __init__(self, total: Optional[int], label: str):
+        self.total, self.label, self.bar = total, label, None
+
+    def __enter__(self):
+        if not sys.stderr.isatty():
+            return None
+        from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn,
+                                   TimeRemainingColumn)
+
+        from aibridge_cli.render import console
+
+        cols = [SpinnerColumn(), TextColumn(f"importing {self.label}")]
+        if self.total:
+            cols += [BarColumn(), DownloadColumn(), TimeRemainingColumn()]
+        else:
+            cols += [DownloadColumn()]
+        self.bar = Progress(*cols, console=console(stderr=True), transient=True)
+        self.bar.start()
+        task = self.bar.add_task("import", total=self.total)
+        return lambda n: self.bar.advance(task, n)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
+
 
 def register(root, name) -> None:
-    return None
+    root.add_typer(app, name=name)

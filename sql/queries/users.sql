@@ -4,3 +4,25 @@
 SELECT id, username, name, avatar_url, email, rbac_roles, deleted
 FROM users
 WHERE username = @username::text AND deleted = false;
+
+-- name: InsertUser :one
+-- `aibridge users add`. A clash on the id or on a live username returns no row.
+INSERT INTO users (id, username, name, avatar_url, email, rbac_roles, deleted, created_at, updated_at)
+SELECT @id::uuid, @username::text, @display_name::text, @avatar_url::text, @email::text, @rbac_roles::text[], false,
+       now(), now()
+WHERE NOT EXISTS (SELECT 1 FROM users AS u WHERE u.username = @username::text AND NOT u.deleted)
+ON CONFLICT DO NOTHING
+RETURNING id, username, name, email, avatar_url, rbac_roles, created_at;
+
+-- name: ListUsers :many
+-- `aibridge users list`: live users by username; with include_deleted, the deleted ones too.
+SELECT u.id, u.username, u.name, u.email, u.avatar_url, u.rbac_roles, u.deleted, u.created_at
+FROM users AS u
+WHERE (@include_deleted::boolean OR NOT u.deleted)
+  AND (@role::text = '' OR @role::text = ANY(u.rbac_roles))
+ORDER BY u.username, u.deleted, u.id;
+
+-- name: GetUserByID :one
+SELECT id, username, name, avatar_url, email, rbac_roles, deleted
+FROM users
+WHERE id = @id::uuid;

@@ -1,0 +1,311 @@
+"""What a valid record of each type looks like, shared by `record ...` and `record import`.
+
+Each checker takes a JSON-like dict (the NDJSON line, or the single command's options
+gathered into one) and returns the record's values, normalised: UUIDs as canonical
+strings, times as aware datetimes, metadata as a dict. A bad field raises FieldError
+naming the field, so the import can say which line and the commands which option.
+Written for speed: `record import` runs these on every line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+TYPES = ("user", "interception", "interception_end", "token_usage", "user_prompt", "tool_usage", "model_thought")
+ROLES = ("owner", "auditor")
+THOUGHT_SOURCES = ("thinking", "reasoning_summary", "commentary")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MAX_BIGINT = 2**63 - 1
+# Namespace for the ids of user lines that give none: the same username always maps to
+# the same id, so importing such a line twice still stores one user.
+USER_NAMESPACE = uuid.UUID("6f1d3f6e-2b7a-4c57-9a0e-5d1b8c2f7a11")
+
+
+class FieldError(Exception):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _missing(field: str):
+    raise FieldError(field, f"missing field {field!r}")
+
+
+def uuid_text(obj: dict, field: str, required: bool = True) -> str | None:
+    v = obj.get(field)
+    if v is None:
+        if required:
+            _missing(field)
+        return None
+    if type(v) is str and _UUID.fullmatch(v):
+        return v.lower()
+    if isinstance(v, uuid.UUID):
+        return str(v)
+    if type(v) is str:
+        try:
+            return str(uuid.UUID(v.strip()))
+        except ValueError:
+            pass
+    raise FieldError(field, f"{field}: {v!r} is not a valid UUID")
+
+
+def text(obj: dict, field: str, required: bool = True, default: str | None = None,
+         nonempty: bool = False, max_len: int = 0) -> str | None:
+    v = obj.get(field)
+    if v is None:
+        if required:
+            _missing(field)
+        return default
+    if type(v) is not str:
+        raise FieldError(field, f"{field}: expected a string, got {_kind(v)}")
+    if nonempty and not v.strip():
+        raise FieldError(field, f"{field}: must not be empty")
+    if max_len and len(v) > max_len:
+        raise FieldError(field, f"{field}: longer than {max_len} characters")
+    if "\x00" in v:
+        raise FieldError(field, f"{field}: contains a NUL character, which PostgreSQL text cannot hold")
+    return v
+
+
+def time_value(obj: dict, field: str, required: bool = False, default: datetime | None = None) -> datetime | None:
+    v = obj.get(field)
+    if v is None:
+        if required:
+            _missing(field)
+        return default
+    if isinstance(v, datetime):
+        return v if v.tzinfo is not None else v.replace(tzinfo=timezone.utc)
+    if type(v) is str:
+        try:
+            t = datetime.fromisoformat(v)
+        except ValueError:
+            t = None
+            if v[-1:] in "zZ":  # Python 3.10's fromisoformat does not take a Z suffix
+                try:
+                    t = datetime.fromisoformat(v[:-1] + "+00:00")
+                except ValueError:
+                    pass
+        if t is not None:
+            return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+    raise FieldError(field, f"{field}: {v!r} is not an RFC 3339 time (like 2026-11-26T09:30:00Z)")
+
+
+def count(obj: dict, field: str, default: int = 0) -> int:
+    v = obj.get(field)
+    if v is None:
+        return default
+    if type(v) is not int or v < 0 or v > MAX_BIGINT:
+        raise FieldError(field, f"{field}: expected a whole number of tokens ≥ 0, got {v!r}")
+    return v
+
+
+def flag(obj: dict, field: str) -> bool:
+    v = obj.get(field)
+    if v is None:
+        return False
+    if type(v) is not bool:
+        raise FieldError(field, f"{field}: expected true or false, got {v!r}")
+    return v
+
+
+def metadata(obj: dict, field: str = "metadata") -> dict:
+    v = obj.get(field)
+    if v is None:
+        return {}
+    if type(v) is not dict:
+        raise FieldError(field, f"{field}: expected a JSON object, got {_kind(v)}")
+    return v
+
+
+def _kind(v: Any) -> str:
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "an array"
+    if isinstance(v, dict):
+        return "an object"
+    return type(v).__name__
+
+
+def _check_fields(obj: dict, allowed: frozenset):
+    extra = obj.keys() - allowed
+    if extra:
+        name = sorted(extra)[0]
+        raise FieldError(name, f"unknown field {name!r} (this type takes {', '.join(sorted(allowed - {'type'}))})")
+
+
+# ---- one checker per type -------------------------------------------------------------
+
+USER_FIELDS = frozenset({"type", "id", "username", "name", "email", "avatar_url", "roles"})
+
+
+def user(obj: dict, now: datetime) -> dict:
+    _check_fields(obj, USER_FIELDS)
+    username = text(obj, "username")
+    if not USERNAME.fullmatch(username):
+        raise FieldError("username", f"username: {username!r} is not a valid username "
+                                     "(letters, digits, '.', '_', '-'; up to 64; starting with a letter or digit)")
+    uid = uuid_text(obj, "id", required=False)
+    roles = obj.get("roles")
+    if roles is None:
+        roles = []
+    if type(roles) is not list or any(r not in ROLES for r in roles):
+        raise FieldError("roles", f"roles: expected a list of {' and '.join(ROLES)}, got {roles!r}")
+    email = text(obj, "email", required=False, default="")
+    if email and "@" not in email:
+        raise FieldError("email", f"email: {email!r} is not an email address")
+    return {
+        "id": uid, "id_given": uid is not None, "username": username,
+        "name": text(obj, "name", required=False, default=""),
+        "email": email, "avatar_url": text(obj, "avatar_url", required=False, default=""),
+        "roles": sorted(set(roles)),
+    }
+
+
+INTERCEPTION_FIELDS = frozenset({
+    "type", "id", "initiator", "initiator_id", "provider", "model", "started_at", "ended_at", "api_key_id",
+    "client", "client_session_id", "metadata", "tool_call_id", "thread_parent_id", "thread_root_id",
+})
+
+
+def interception(obj: dict, now: datetime, id_required: bool = True) -> dict:
+    if obj.keys() - INTERCEPTION_FIELDS:
+        _check_fields(obj, INTERCEPTION_FIELDS)
+    initiator = obj.get("initiator")
+    initiator_id = None
+    if "initiator_id" in obj:
+        if initiator is not None:
+            raise FieldError("initiator_id", "give either initiator or initiator_id, not both")
+        initiator_id = uuid_text(obj, "initiator_id")
+    else:
+        initiator = text(obj, "initiator", nonempty=True)
+        if _UUID.fullmatch(initiator):
+            initiator_id, initiator = initiator.lower(), None
+    tool_call_id = text(obj, "tool_call_id", required=False)
+    parent = uuid_text(obj, "thread_parent_id", required=False)
+    root = uuid_text(obj, "thread_root_id", required=False)
+    if tool_call_id is not None and (parent or root):
+        raise FieldError("tool_call_id", "give either tool_call_id (lineage looked up) or thread_parent_id/thread_root_id, not both")
+    if root and not parent:
+        raise FieldError("thread_root_id", "thread_root_id needs thread_parent_id")
+    started = time_value(obj, "started_at", default=now)
+    ended = time_value(obj, "ended_at")
+    if ended is not None and ended < started:
+        raise FieldError("ended_at", "ended_at is before started_at")
+    iid = uuid_text(obj, "id", required=id_required)
+    if iid is not None and iid in (parent, root):
+        raise FieldError("thread_parent_id", "an interception cannot be its own parent or root")
+    return {
+        "id": iid, "initiator": initiator, "initiator_id": initiator_id,
+        "provider": text(obj, "provider", nonempty=True), "model": text(obj, "model", nonempty=True),
+        "started_at": started, "ended_at": ended,
+        "api_key_id": text(obj, "api_key_id", required=False),
+        "client": text(obj, "client", required=False, default="Unknown", nonempty=True, max_len=64),
+        "client_session_id": text(obj, "client_session_id", required=False, max_len=256),
+        "metadata": metadata(obj), "tool_call_id": tool_call_id,
+        "thread_parent_id": parent, "thread_root_id": root,
+    }
+
+
+END_FIELDS = frozenset({"type", "id", "ended_at"})
+
+
+def interception_end(obj: dict, now: datetime) -> dict:
+    _check_fields(obj, END_FIELDS)
+    return {"id": uuid_text(obj, "id"), "ended_at": time_value(obj, "ended_at", default=now)}
+
+
+TOKEN_FIELDS = frozenset({"type", "id", "interception_id", "provider_response_id", "input_tokens", "output_tokens",
+                          "metadata", "created_at"})
+
+
+def token_usage(obj: dict, now: datetime, id_required: bool = True) -> dict:
+    if obj.keys() - TOKEN_FIELDS:
+        _check_fields(obj, TOKEN_FIELDS)
+    return {
+        "id": uuid_text(obj, "id", required=id_required), "interception_id": uuid_text(obj, "interception_id"),
+        "provider_response_id": text(obj, "provider_response_id", required=False, default=""),
+        "input_tokens": count(obj, "input_tokens"), "output_tokens": count(obj, "output_tokens"),
+        "metadata": metadata(obj), "created_at": time_value(obj, "created_at", default=now),
+    }
+
+
+PROMPT_FIELDS = frozenset({"type", "id", "interception_id", "provider_response_id", "prompt", "metadata", "created_at"})
+
+
+def user_prompt(obj: dict, now: datetime, id_required: bool = True) -> dict:
+    if obj.keys() - PROMPT_FIELDS:
+        _check_fields(obj, PROMPT_FIELDS)
+    return {
+        "id": uuid_text(obj, "id", required=id_required), "interception_id": uuid_text(obj, "interception_id"),
+        "provider_response_id": text(obj, "provider_response_id", required=False, default=""),
+        "prompt": text(obj, "prompt"), "metadata": metadata(obj),
+        "created_at": time_value(obj, "created_at", default=now),
+    }
+
+
+TOOL_FIELDS = frozenset({"type", "id", "interception_id", "provider_response_id", "tool", "input", "tool_call_id",
+                         "server_url", "injected", "invocation_error", "metadata", "created_at"})
+
+
+def tool_usage(obj: dict, now: datetime, id_required: bool = True) -> dict:
+    if obj.keys() - TOOL_FIELDS:
+        _check_fields(obj, TOOL_FIELDS)
+    raw = obj.get("input")
+    if raw is None:
+        tool_input = "{}"
+    elif type(raw) is str:
+        tool_input = text(obj, "input")
+    else:  # arguments given as JSON itself: store them encoded, as the bridge does
+        tool_input = json.dumps(raw, ensure_ascii=False)
+        if "\\u0000" in tool_input:
+            raise FieldError("input", "input: contains a NUL character, which PostgreSQL text cannot hold")
+    injected = flag(obj, "injected")
+    return {
+        "id": uuid_text(obj, "id", required=id_required), "interception_id": uuid_text(obj, "interception_id"),
+        "provider_response_id": text(obj, "provider_response_id", required=False, default=""),
+        "tool": text(obj, "tool", nonempty=True), "input": tool_input,
+        "tool_call_id": text(obj, "tool_call_id", required=False),
+        "server_url": text(obj, "server_url", required=False), "injected": injected,
+        "invocation_error": text(obj, "invocation_error", required=False),
+        "metadata": metadata(obj), "created_at": time_value(obj, "created_at", default=now),
+    }
+
+
+THOUGHT_FIELDS = frozenset({"type", "interception_id", "content", "source", "metadata", "created_at"})
+
+
+def model_thought(obj: dict, now: datetime, created_required: bool = True) -> dict:
+    if obj.keys() - THOUGHT_FIELDS:
+        _check_fields(obj, THOUGHT_FIELDS)
+    meta = metadata(obj)
+    source = obj.get("source")
+    if source is not None:
+        if source not in THOUGHT_SOURCES:
+            raise FieldError("source", f"source: expected one of {', '.join(THOUGHT_SOURCES)}, got {source!r}")
+        meta = {**meta, "source": source}
+    return {
+        "interception_id": uuid_text(obj, "interception_id"), "content": text(obj, "content"),
+        "metadata": meta, "created_at": time_value(obj, "created_at", required=created_required, default=now),
+    }
+
+
+CHECKERS: dict[str, Callable[[dict, datetime], dict]] = {
+    "user": user, "interception": interception, "interception_end": interception_end,
+    "token_usage": token_usage, "user_prompt": user_prompt, "tool_usage": tool_usage,
+    "model_thought": model_thought,
+}
+
+
+def user_id_for(username: str) -> str:
+    return str(uuid.uuid5(USER_NAMESPACE, username))
