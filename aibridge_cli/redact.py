@@ -59,25 +59,28 @@ class Policy:
             value = rx.sub(MASK, value)
         return value
 
-    def scrub(self, obj: Any) -> Any:
-        """A copy of a row or nested record with content masked or left out."""
+    def scrub(self, obj: Any, keep_keys: bool = False) -> Any:
+        """A copy of a row or nested record with content masked or left out. With keep_keys
+        (for the terminal views, which lay out every prompt), left-out content becomes ''."""
         if not self.active:
             return obj
-        return self._walk(obj)
+        return self._walk(obj, keep_keys)
 
-    def _walk(self, obj: Any) -> Any:
+    def _walk(self, obj: Any, keep_keys: bool = False) -> Any:
         if isinstance(obj, dict):
             out = {}
             for k, v in obj.items():
                 if self.no_content and k in CONTENT_KEYS:
+                    if keep_keys:
+                        out[k] = ""
                     continue
                 if self.redact and k in REDACT_KEYS:
                     out[k] = self._all_text(v)
                 else:
-                    out[k] = self._walk(v)
+                    out[k] = self._walk(v, keep_keys)
             return out
         if isinstance(obj, list):
-            return [self._walk(v) for v in obj]
+            return [self._walk(v, keep_keys) for v in obj]
         return obj
 
     def _all_text(self, obj: Any) -> Any:
@@ -136,6 +139,6 @@ def policy() -> Policy:
     return _policy
 
 
-def scrub(obj: Any) -> Any:
+def scrub(obj: Any, keep_keys: bool = False) -> Any:
     """Apply the invocation's policy to a row or a nested record before printing it."""
-    return _policy.scrub(obj)
+    return _policy.scrub(obj, keep_keys)

@@ -155,3 +155,55 @@ def test_options_do_not_leak_into_the_next_invocation(cli):
     assert redact.policy().active
     assert cli("db", "status", "-f", "json").exit_code == 0
     assert not redact.policy().active
+
+
+@pytest.fixture
+def secret_session(conn):
+    from factories import add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user
+
+    carol = add_user(conn, "carol")
+    ic = add_interception(conn, carol, client_session_id="sess-secret")
+    add_token_usage(conn, ic)
+    add_prompt(conn, ic, PROMPT)
+    add_tool_usage(conn, ic, input=TOOL_INPUT, invocation_error=f"401 Unauthorized for key {SECRETS['openai_key']}")
+    add_thought(conn, ic, THOUGHT)
+    return ic
+
+
+def _commands(ic):
+    return [("interceptions", "list", "--with-details"), ("interceptions", "show", str(ic["id"])),
+            ("sessions", "list"), ("sessions", "show", "sess-secret")]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_redact_through_every_read_command(cli, secret_session, fmt):
+    for args in _commands(secret_session):
+        plain = cli(*args, "-f", fmt)
+        masked = cli("--redact", *args, "-f", fmt)
+        assert plain.exit_code == 0 and masked.exit_code == 0, (args, plain.stderr, masked.stderr)
+        leaked = [k for k, v in SECRETS.items() if v[:12] in masked.stdout]
+        assert leaked == [], (args, fmt, leaked)
+        if fmt == "json":
+            assert SECRETS["openai_key"] in plain.stdout  # the data really holds them
+        if any(v[:12] in plain.stdout for v in SECRETS.values()):  # a secret was shown, not cut off
+            assert "REDACTED" in masked.stdout, (args, fmt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_content_through_every_read_command(cli, secret_session, fmt):
+    for args in _commands(secret_session):
+        r = cli("--no-content", *args, "-f", fmt)
+        assert r.exit_code == 0, (args, r.stderr)
+        for text in ("Deploy with", "curl -H", "session JWT"):
+            assert text not in r.stdout, (args, fmt, text)
+        assert "bash" in r.stdout or args[:2] in (("sessions", "list"),) or fmt in ("csv", "tsv", "markdown"), (args, fmt)
+        if fmt == "json":
+            doc = json.loads(r.stdout)
+            blob = json.dumps(doc)
+            assert '"prompt"' not in blob and '"input"' not in blob and '"content"' not in blob and '"last_prompt"' not in blob
+
+
+def test_redact_pattern_through_the_cli(cli, secret_session):
+    r = cli("--redact-pattern", r"acme-[0-9a-f]{10}", "interceptions", "show", str(secret_session["id"]), "-f", "json")
+    assert r.exit_code == 0 and "acme-7f3a9c2e41" not in r.stdout and "[REDACTED]" in r.stdout
+    assert "[REDACTED:jwt]" in r.stdout

@@ -156,8 +156,9 @@ def list_cmd(
             if with_details:
                 attach_details(conn, rows)
             from aibridge_cli.commands.interception_views import print_interceptions
+            from aibridge_cli.redact import scrub
 
-            print_interceptions(rows, with_details=with_details)
+            print_interceptions(scrub(rows, keep_keys=True), with_details=with_details)
             if not rows:
                 note("no interceptions match" + (" (after the cursor)" if cursor else ""))
             elif more:
@@ -234,17 +235,19 @@ def show_cmd(
 ):
     """One interception in full: initiator, token usages, prompts, tool usages, thoughts, thread."""
     ident = parse_uuid(interception_id, "ID")
+    from aibridge_cli.redact import scrub
+
     with read_db(ctx) as conn:
         record = load_record(conn, ident)
     if fmt == "table":
         from aibridge_cli.commands.interception_views import print_record
 
-        print_record(record)
+        print_record(scrub(record, keep_keys=True))
     elif fmt == "json":
         import json
 
         from aibridge_cli.render import to_json_value
 
-        sys.stdout.write(json.dumps(to_json_value(record), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps(to_json_value(scrub(record)), ensure_ascii=False, indent=2) + "\n")
     else:
         emit([record], fmt)

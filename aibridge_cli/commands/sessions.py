@@ -103,7 +103,9 @@ def list_cmd(
         rows, following = fetch_page(conn, filters, limit=limit, offset=offset, after=cursor)
     if fmt == "table":
         if rows:
-            _print_table(rows)
+            from aibridge_cli.redact import scrub
+
+            _print_table(scrub(rows, keep_keys=True))
         else:
             note("no sessions match" + (" after the cursor" if cursor else ""))
     else:
@@ -164,13 +166,16 @@ def show_cmd(
             prompts=db.many(conn, "ListAIBridgeSessionPrompts", **key),
             thoughts=db.many(conn, "ListAIBridgeSessionThoughts", **key),
         )
+    from aibridge_cli.redact import scrub
+
     if fmt == "table":
         from aibridge_cli.render import console
 
-        console().print(sessions_tree.renderable(tree))
+        console().print(sessions_tree.renderable(scrub(tree, keep_keys=True)))
     elif fmt in ("json", "jsonl"):
         from aibridge_cli.render import dumps, to_json_value
 
+        tree = scrub(tree)
         if fmt == "jsonl":
             sys.stdout.write(dumps(tree) + "\n")
         else:
