@@ -44,7 +44,9 @@ INSERT INTO aibridge_user_prompts AS p (id, interception_id, provider_response_i
 SELECT @id::uuid, @interception_id::uuid, @provider_response_id::text, @prompt::text,
        COALESCE(@metadata::jsonb, '{}'::jsonb), @created_at::timestamptz
 ON CONFLICT (id) DO NOTHING
-RETURNING p.*;
+-- The content is echoed from the parameter, not read back: a recorder role may write prompts
+-- but not SELECT them (see authz.sql).
+RETURNING p.id, p.interception_id, p.provider_response_id, @prompt::text AS prompt, p.metadata, p.created_at;
 
 -- name: InsertAIBridgeToolUsage :one
 INSERT INTO aibridge_tool_usages AS t
@@ -54,12 +56,13 @@ SELECT @id::uuid, @interception_id::uuid, @provider_response_id::text, sqlc.narg
        @tool::text, sqlc.narg('server_url')::text, @input::text, @injected::boolean,
        sqlc.narg('invocation_error')::text, COALESCE(@metadata::jsonb, '{}'::jsonb), @created_at::timestamptz
 ON CONFLICT (id) DO NOTHING
-RETURNING t.*;
+RETURNING t.id, t.interception_id, t.provider_response_id, t.server_url, t.tool, @input::text AS input, t.injected,
+          t.invocation_error, t.metadata, t.created_at, t.provider_tool_call_id;
 
 -- name: InsertAIBridgeModelThought :one
 INSERT INTO aibridge_model_thoughts AS m (interception_id, content, metadata, created_at)
 SELECT @interception_id::uuid, @content::text, COALESCE(@metadata::jsonb, '{}'::jsonb), @created_at::timestamptz
-RETURNING m.*;
+RETURNING m.interception_id, @content::text AS content, m.metadata, m.created_at;
 
 -- name: GetRecordInterceptionState :one
 -- Why an end did not apply: the interception is missing (no row), already ended, or started later.
