@@ -149,7 +149,7 @@ class Loader:
         self.initiators: dict[str, Optional[str]] = {}  # stored: username or id -> id (None: unknown)
         self.roots: dict[str, Optional[str]] = {}   # interception in the file -> its root (None: itself)
         self.created: set[str] = set()              # interceptions this import writes
-        self.thoughts: set[int] = set()             # thoughts of those, written by this import
+        self.thoughts: set[int] = set()             # hashes of the thoughts this import wrote
         self.orphans: dict[str, int] = {}           # interception id -> first child line naming it
         for table, cols in COPY_COLUMNS.items():
             if bulk.columns(table) != cols:
@@ -255,6 +255,7 @@ class Loader:
         if ask_thoughts:
             for row in db.many(conn, "ImportStoredThoughts", interception_ids=_ids(ask_thoughts)):
                 stored_thoughts.add((str(row["interception_id"]), row["created_at"], row["content_md5"]))
+        stored_thought_iids = {k[0] for k in stored_thoughts}
 
         # Walk the batch in line order: lineage and ends look back only.
         new_roots: dict[str, Optional[str]] = {}
@@ -299,16 +300,13 @@ class Loader:
                                      f"{meta}\t{r['created_at'].isoformat()}\n")
             elif kind == "model_thought":
                 iid = r["interception_id"]
-                if iid in created or iid in new_created:
-                    key = hash((iid, r["created_at"], r["content"]))
-                    if key in self.thoughts or key in new_thoughts:
-                        continue
-                    new_thoughts.add(key)
-                else:
-                    key = (iid, r["created_at"], hashlib.md5(r["content"].encode()).hexdigest())
-                    if key in stored_thoughts:
-                        continue
-                    stored_thoughts.add(key)
+                key = hash((iid, r["created_at"], r["content"]))
+                if key in self.thoughts or key in new_thoughts:
+                    continue
+                if iid in stored_thought_iids and (
+                        iid, r["created_at"], hashlib.md5(r["content"].encode()).hexdigest()) in stored_thoughts:
+                    continue
+                new_thoughts.add(key)
                 if iid not in roots and iid not in new_roots and iid not in self.orphans and iid not in new_orphans:
                     new_orphans[iid] = line
                 out[kind].append(f"{iid}\t{_esc(r['content'])}\t{_json(r['metadata'])}\t"
@@ -325,7 +323,6 @@ class Loader:
                 new_inters[iid] = row
                 new_roots[iid] = row["thread_root_id"]
                 new_created.add(iid)
-                # a thought line before its interception line in this batch was keyed as a stored one's
             elif kind == "interception_end":
                 iid, ended = r["id"], r["ended_at"]
                 row = new_inters.get(iid)
