@@ -121,8 +121,11 @@ def translate_errors(statement: str | None = None, role: str | None = None) -> I
     except pgerrors.FeatureNotSupported as e:
         if "row-level security" not in str(e):
             raise AibridgeError(f"database error: {_first_line(e)}") from None
-        raise PermissionDenied(f"permission denied: {_first_line(e)} (role {role or 'in use'} is subject to row-level security)",
-                               hint="load in bulk as the tables' owner; a recorder role writes one record at a time") from None
+        who = f"role {role!r}" if role else "the connected role"
+        raise PermissionDenied(f"permission denied: {who} is subject to row-level security, and PostgreSQL "
+                               "does not allow COPY into such tables",
+                               hint="load in bulk as the tables' owner; a recorder role writes one record at a time "
+                                    "('aibridge record ...')") from None
     except (pgerrors.InvalidTextRepresentation, pgerrors.InvalidDatetimeFormat, pgerrors.DatetimeFieldOverflow,
             pgerrors.NumericValueOutOfRange, pgerrors.StringDataRightTruncation) as e:
         raise BadInput(f"the database rejected a value: {_first_line(e)}") from None

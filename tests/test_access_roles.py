@@ -29,7 +29,8 @@ def world(conn, dsn):
     for who, n in (("alice", 2), ("bob", 3)):
         ids[who] = []
         for i in range(n):
-            ic = add_interception(conn, users[who], started_at=at(i))
+            ic = add_interception(conn, users[who], started_at=at(i), model="gpt-5" if who == "bob" else "claude-sonnet-4",
+                                  provider="openai" if who == "bob" else "anthropic")
             add_token_usage(conn, ic)
             add_prompt(conn, ic, f"{who} secret prompt {i}")
             add_tool_usage(conn, ic, input=f'{{"who": "{who}"}}', provider_tool_call_id=f"call_{who}_{i}")
