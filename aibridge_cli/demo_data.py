@@ -334,13 +334,13 @@ class DemoData:
                 m = model if rnd() < 0.9 else self.models[client][bisect(cum, rnd() * cum[-1])]
             t = self._thread(user, client, session_key, api_key, m, length, t, side,
                              running and k == len(threads) - 1)
-            t += rng.lognormvariate(4.5, 1.2)  # the user reads, thinks, types: median ~90 s
+            t += math.exp(rng.gauss(4.5, 1.2))  # the user reads, thinks, types: median ~90 s
 
     def _thread(self, user: _User, client, session_key, api_key, model, length: int, t: float,
                 side: bool, running: bool) -> float:
         """An agentic loop: a root request, then one child per answered tool call."""
         rng, r, out = self.rng, self.r, self._out
-        rnd, lognorm, uuid, ts = rng.random, rng.lognormvariate, r.uuid, r.ts
+        rnd, gauss, exp, uuid, ts = rng.random, rng.gauss, math.exp, r.uuid, r.ts
         provider, model_name, api, median, thinks = model
         mu = math.log(median)
         icpt, toks, prompts, tools, thoughts = (out["aibridge_interceptions"], out["aibridge_token_usages"],
@@ -355,17 +355,17 @@ class DemoData:
             if t >= self.end:
                 break
             if parent is None:
-                context = lognorm(base_context, 0.4)
+                context = exp(gauss(base_context, 0.4))
             iid = uuid()
-            dur = lognorm(mu, 0.75)
+            dur = exp(gauss(mu, 0.75))
             ended = t + dur
             last = k == length - 1
             abandoned = rnd() < ABANDONED
             in_flight = ended >= self.end or (running and last) or abandoned
             resp = self._response_id(api)
             if parent is None or rnd() < FOLLOWUP:
-                text = (rng.choice(self.side_prompts) if side else rng.choice(self.task_prompts) if parent is None
-                        else rng.choice(self.followups))
+                text = (self.side_prompts[int(rnd() * len(self.side_prompts))] if side else self.task_prompts[int(rnd() * len(self.task_prompts))] if parent is None
+                        else self.followups[int(rnd() * len(self.followups))])
                 prompts.append(f"{uuid()}\t{iid}\t{resp}\t{text}\t{NULL if rnd() < NULL_METADATA else '{}'}\t"
                                f"{ts(t + 0.002)}\n")
             meta = NULL if rnd() < NULL_METADATA else "{}"
@@ -380,14 +380,14 @@ class DemoData:
                 root = parent = None
                 t += rng.uniform(60, 600)
                 continue
-            context += lognorm(7.0, 0.9)  # tool results and answers grow the conversation
+            context += exp(gauss(7.0, 0.9))  # tool results and answers grow the conversation
             # Injected tools: the bridge calls its MCP servers and asks the model again,
             # so the request has a second upstream response (and token usage row).
             responses = [resp]
             if rnd() < INJECTED:
                 for _ in range(1 + (rnd() < 0.35)):
-                    url, tool, args = rng.choice(self.injected)
-                    err = rng.choice(self.errors) if rnd() < cat.INJECTED_ERROR_RATE else NULL
+                    url, tool, args = self.injected[int(rnd() * len(self.injected))]
+                    err = self.errors[int(rnd() * len(self.errors))] if rnd() < cat.INJECTED_ERROR_RATE else NULL
                     tools.append(f"{uuid()}\t{iid}\t{resp}\t{url}\t{tool}\t{args}\tt\t{err}\t"
                                  f"{NULL if rnd() < NULL_METADATA else '{}'}\t{ts(t + dur * 0.4)}\t"
                                  f"{self._call_id(api)}\n")
@@ -398,7 +398,7 @@ class DemoData:
                 for j in range(1 + (rnd() < 0.6)):
                     src = ("thinking" if api == "anthropic" else
                            "reasoning_summary" if rnd() < 0.85 else "commentary")
-                    thoughts.append(f"{iid}\t{rng.choice(self.thoughts)}\t"
+                    thoughts.append(f"{iid}\t{self.thoughts[int(rnd() * len(self.thoughts))]}\t"
                                     f"{NULL if rnd() < NULL_METADATA else _SOURCE[src]}\t"
                                     f"{ts(t + dur * (0.1 + 0.1 * j))}\n")
             if not last:
@@ -406,14 +406,14 @@ class DemoData:
                 # calls; that request's parent is this interception (lineage by call id).
                 rid = responses[-1]
                 for _ in range(1 + int(rng.expovariate(0.9))):  # often several at once
-                    name, examples = rng.choice(tool_set)
-                    tools.append(f"{uuid()}\t{iid}\t{rid}\t{NULL}\t{name}\t{rng.choice(examples)}\tf\t{NULL}\t"
+                    name, examples = tool_set[int(rnd() * len(tool_set))]
+                    tools.append(f"{uuid()}\t{iid}\t{rid}\t{NULL}\t{name}\t{examples[int(rnd() * len(examples))]}\tf\t{NULL}\t"
                                  f"{NULL if rnd() < NULL_METADATA else '{}'}\t{ts(ended - 0.05)}\t"
                                  f"{self._call_id(api)}\n")
                 parent = iid
                 if root is None:
                     root = iid
-                t = ended + lognorm(0.7, 1.0)  # the client runs the tool: median ~2 s
+                t = ended + exp(gauss(0.7, 1.0))  # the client runs the tool: median ~2 s
             else:
                 t = ended
         return t
@@ -432,12 +432,12 @@ class DemoData:
         rng = self.rng
         rnd = rng.random
         ctx = int(context)
-        output = min(32000, 1 + int(rng.lognormvariate(5.3, 1.0)))
+        output = min(32000, 1 + int(math.exp(rng.gauss(5.3, 1.0))))
         if rnd() < NULL_METADATA:
             meta, inp = NULL, ctx
         elif api == "anthropic":
             if rnd() < 0.85:  # prompt caching hit: almost all input is read from the cache
-                write = int(rng.lognormvariate(7.0, 1.1))
+                write = int(math.exp(rng.gauss(7.0, 1.1)))
                 read, inp = max(0, ctx - write), rng.randint(1, 40)
             else:
                 write, read, inp = (ctx if rnd() < 0.5 else 0), 0, (ctx if rnd() < 0.5 else rng.randint(1, 40))
@@ -449,7 +449,7 @@ class DemoData:
         else:
             inp = ctx
             cached = int(ctx * rng.uniform(0.5, 0.97)) // 128 * 128 if ctx > 1024 and rnd() < 0.75 else 0
-            reasoning = int(rng.lognormvariate(5.5, 1.0)) if thinks else 0
+            reasoning = int(math.exp(rng.gauss(5.5, 1.0))) if thinks else 0
             output += reasoning
             if api == "responses":
                 meta = (f'{{"input_cached": {cached}, "output_reasoning": {reasoning}, '

@@ -266,6 +266,20 @@ def test_rows_come_in_time_order_like_a_real_deployment(loaded, conn):
     assert corr is not None and corr > 0.9
 
 
+def index_definitions(conn) -> list:
+    return conn.execute("SELECT tablename, indexname, indexdef FROM pg_indexes "
+                        "WHERE schemaname = current_schema() ORDER BY 1, 2").fetchall()
+
+
+def test_indexes_are_the_same_after_loading_and_appending(cli, conn):
+    before = index_definitions(conn)
+    assert len(before) > 20
+    assert cli("demo", "-n", 300, "--seed", 3).exit_code == 0
+    assert index_definitions(conn) == before
+    assert cli("demo", "-n", 300, "--seed", 4, "--append").exit_code == 0
+    assert index_definitions(conn) == before
+
+
 # --- safety ------------------------------------------------------------------------
 
 def test_refuses_a_database_with_data_and_writes_nothing(loaded, cli, conn):

@@ -55,8 +55,8 @@ def demo(
         demo_load.prepare(conn, gen, append=append)
         if not s.embedded:
             note(f"loading demo data into {where}")
-        with _progress(interceptions) as advance:
-            counts = demo_load.load(conn, gen, progress=advance)
+        with _progress(interceptions) as (advance, stage):
+            counts = demo_load.load(conn, gen, rebuild_indexes=not append, progress=advance, stage=stage)
     elapsed = time.monotonic() - started
     note(f"loaded {interceptions:,} interceptions into {where} in {elapsed:.1f} s (seed {seed}):")
     note("  " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
@@ -67,16 +67,16 @@ def demo(
 def _progress(total: int):
     """A progress bar on a terminal's stderr; nothing otherwise (cron, pipes, tests)."""
     if not sys.stderr.isatty():
-        yield None
+        yield None, None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from aibridge_cli.render import console
 
-    with Progress(TextColumn("loading"), BarColumn(), MofNCompleteColumn(), TextColumn("interceptions"),
+    with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TextColumn("interceptions"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console(stderr=True), transient=True) as bar:
-        task = bar.add_task("demo", total=total)
-        yield lambda n: bar.advance(task, n)
+        task = bar.add_task("loading", total=total)
+        yield (lambda n: bar.advance(task, n)), (lambda text: bar.update(task, description=text))
 
 
 def _suggest(gen, embedded: bool) -> None:
