@@ -2,6 +2,7 @@
 as each role (the CLI checks per read command are in test_access_cli.py)."""
 
 import base64
+import json
 import hashlib
 import hmac
 import os
@@ -272,3 +273,65 @@ def test_a_role_that_cannot_create_roles_is_told_so(cli, conn, dsn, world):
     finally:
         conn.execute(f'DROP OWNED BY "{weak}"')
         conn.execute(f'DROP ROLE "{weak}"')
+
+
+def test_every_role_can_run_db_status(cli, dsn, tmp_path, world):
+    from conftest import make_cli
+
+    for who, level in (("alice", "member"), ("audrey", "auditor"), ("gw", "recorder")):
+        name = world["users"][who]["username"]
+        grant(cli, tmp_path, name, level)
+        r = make_cli(make_conninfo(dsn, user=f"aibridge_{name}"))("db", "status", "-f", "json")
+        assert r.exit_code == 0, r.stderr
+        assert json.loads(r.stdout)[0]["user"] == f"aibridge_{name}"
+
+
+def test_revoke_keeps_a_role_another_database_still_uses(cli, conn, dsn, server_dsn, tmp_path, world):
+    from conftest import TEMPLATE, _drop_database, _fresh_database, make_cli
+
+    name = world["users"]["alice"]["username"]
+    role = f"aibridge_{name}"
+    other = _fresh_database(server_dsn, TEMPLATE)
+    other_dsn = make_conninfo(server_dsn, dbname=other)
+    try:
+        with psycopg.connect(other_dsn, autocommit=True) as c2:
+            add_user(c2, name, id=world["users"]["alice"]["id"])
+        grant(cli, tmp_path, name, "member")
+        assert make_cli(other_dsn)("db", "grant", name, "--role", "auditor").exit_code == 0
+        r = cli("db", "revoke", name, "-f", "json")
+        assert r.exit_code == 0 and json.loads(r.stdout)[0]["dropped"] is False, r.stderr
+        with as_role(dsn, name) as c:
+            denied(c, "SELECT count(*) FROM aibridge_interceptions")  # gone here
+        with psycopg.connect(make_conninfo(other_dsn, user=role), autocommit=True) as c:
+            assert count(c, "SELECT count(*) FROM users") == 1  # still an auditor there
+        r = make_cli(other_dsn)("db", "revoke", name, "-f", "json")
+        assert r.exit_code == 0 and json.loads(r.stdout)[0]["dropped"] is True, r.stderr
+        assert count(conn, "SELECT count(*) FROM pg_roles WHERE rolname = %s", role) == 0
+    finally:
+        _drop_database(server_dsn, other)
+
+
+def test_a_deployments_own_role_is_not_affected(cli, conn, dsn, tmp_path, world):
+    """On a deployment the tables belong to the deployment's role: after db grant it still
+    reads, writes and deletes everything (row-level security is not forced on owners)."""
+    owner = f"deploy_{world['tag']}"
+    conn.execute(f'CREATE ROLE "{owner}" LOGIN')
+    try:
+        for t in TABLES + ("users",):
+            conn.execute(f'ALTER TABLE {t} OWNER TO "{owner}"')
+        conn.execute("DELETE FROM aibridge_schema_migrations")  # not created by aibridge
+        grant(cli, tmp_path, world["users"]["alice"]["username"], "member", "--confirm-deployment")
+        with psycopg.connect(make_conninfo(dsn, user=owner), autocommit=True) as c:
+            for t in TABLES + ("users",):
+                assert count(c, f"SELECT count(*) FROM {t}") == count(conn, f"SELECT count(*) FROM {t}"), t
+            bob_first = world["ids"]["bob"][0]
+            c.execute("UPDATE aibridge_interceptions SET model = 'changed' WHERE id = %s", [bob_first])
+            c.execute("DELETE FROM aibridge_model_thoughts WHERE interception_id = %s", [bob_first])
+        assert count(conn, "SELECT count(*) FROM aibridge_interceptions WHERE model = 'changed'") == 1
+        with as_role(dsn, world["users"]["alice"]["username"]) as c:
+            assert {r[0] for r in c.execute("SELECT id FROM aibridge_interceptions")} == set(world["ids"]["alice"])
+    finally:
+        for t in TABLES + ("users",):
+            conn.execute(f"ALTER TABLE {t} OWNER TO CURRENT_USER")
+        conn.execute(f'DROP OWNED BY "{owner}"')
+        conn.execute(f'DROP ROLE "{owner}"')

@@ -130,6 +130,10 @@ BEGIN
     EXECUTE format('REVOKE ALL ON visible_users FROM %I', r);
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), r);
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', current_schema(), r);
+    IF to_regclass('aibridge_schema_migrations') IS NOT NULL THEN
+        -- So that 'aibridge db status' works for every granted role; it holds no data.
+        EXECUTE format('GRANT SELECT ON aibridge_schema_migrations TO %I', r);
+    END IF;
 
     IF lvl IN ('member', 'auditor') THEN
         FOREACH t IN ARRAY everything LOOP
@@ -187,6 +191,9 @@ BEGIN
     END LOOP;
     IF to_regclass('visible_users') IS NOT NULL THEN
         EXECUTE format('REVOKE ALL ON visible_users FROM %I', r);
+    END IF;
+    IF to_regclass('aibridge_schema_migrations') IS NOT NULL THEN
+        EXECUTE format('REVOKE ALL ON aibridge_schema_migrations FROM %I', r);
     END IF;
     EXECUTE format('REVOKE ALL ON DATABASE %I FROM %I', current_database(), r);
     EXECUTE format('REVOKE ALL ON SCHEMA %I FROM %I', current_schema(), r);
