@@ -190,7 +190,7 @@ def _report(out, fmt: str, max_duration: Optional[str]) -> None:
     if out.orphans is not None:
         cols.append("orphans")
         for r, t in zip(rows, TABLES):
-            r["orphans"] = out.orphans.get(t, 0)
+            r["orphans"] = out.orphans.get(t)  # interceptions have no orphans: blank
     total = {"table": "total", head: out.total}
     if out.orphans is not None:
         total["orphans"] = out.orphans_total
