@@ -174,27 +174,40 @@ FROM (
 ) window_rows;
 
 -- name: CountAIBridgeSessions :one
--- The sessions ListAIBridgeSessions lists: initiators without a users row are left out.
-SELECT count(*) AS count
+-- The sessions ListAIBridgeSessions lists (initiators without a users row are left out, which
+-- the reference's count does not do). Each (initiator, session) pair is found once by hashing;
+-- users are joined to the few per-initiator totals rather than to every interception.
+SELECT COALESCE(sum(per_user.sessions), 0)::bigint AS count
 FROM (
-    SELECT 1
-    FROM aibridge_interceptions
-    WHERE aibridge_interceptions.ended_at IS NOT NULL
-      AND (@started_after::timestamptz = '0001-01-01 00:00:00+00'::timestamptz
-           OR aibridge_interceptions.started_at >= @started_after::timestamptz)
-      AND (@started_before::timestamptz = '0001-01-01 00:00:00+00'::timestamptz
-           OR aibridge_interceptions.started_at <= @started_before::timestamptz)
-      AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
-           OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
-      AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
-      AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
-      AND (@client::text = '' OR aibridge_interceptions.client = @client::text
-           OR (@client::text = 'Unknown' AND aibridge_interceptions.client IS NULL))
-      AND (@session_id::text = '' OR aibridge_interceptions.session_id = @session_id::text)
-      AND EXISTS (SELECT 1 FROM visible_users WHERE visible_users.id = aibridge_interceptions.initiator_id)
-      -- @authorize_filter
-    GROUP BY aibridge_interceptions.session_id, aibridge_interceptions.initiator_id
-) sessions;
+    SELECT pairs.initiator_id, count(*) AS sessions
+    FROM (
+        SELECT aibridge_interceptions.initiator_id, aibridge_interceptions.session_id
+        FROM aibridge_interceptions
+        WHERE aibridge_interceptions.ended_at IS NOT NULL
+          AND (@started_after::timestamptz = '0001-01-01 00:00:00+00'::timestamptz
+               OR aibridge_interceptions.started_at >= @started_after::timestamptz)
+          AND (@started_before::timestamptz = '0001-01-01 00:00:00+00'::timestamptz
+               OR aibridge_interceptions.started_at <= @started_before::timestamptz)
+          AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
+               OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
+          AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
+          AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+          AND (@client::text = '' OR aibridge_interceptions.client = @client::text
+               OR (@client::text = 'Unknown' AND aibridge_interceptions.client IS NULL))
+          AND (@session_id::text = '' OR aibridge_interceptions.session_id = @session_id::text)
+          -- @authorize_filter
+        GROUP BY aibridge_interceptions.initiator_id, aibridge_interceptions.session_id
+    ) pairs
+    GROUP BY pairs.initiator_id
+) per_user
+JOIN visible_users ON visible_users.id = per_user.initiator_id;
+
+-- name: RaiseSessionsWorkMem :exec
+-- For this transaction only, and never lower than the server's setting: a count's hash table
+-- of (initiator, session) pairs (about 30 MB per million interceptions) then stays in memory
+-- instead of spilling to disk in batches.
+SELECT set_config('work_mem', '64MB', true)
+WHERE pg_size_bytes(current_setting('work_mem')) < pg_size_bytes('64MB');
 
 -- name: ListAIBridgeSessionInitiators :many
 -- Who has a session with this key (under the list's filters): resolves the reference's
@@ -228,9 +241,9 @@ ORDER BY visible_users.username NULLS LAST, aibridge_interceptions.initiator_id;
 
 -- name: ListAIBridgeSessionInterceptions :many
 -- `sessions show`: every ended interception of one session, oldest first, with its tokens.
--- Cache tokens: the cache_read_input_tokens / cache_write_input_tokens columns where a newer
--- deployment has them (read through to_jsonb so that older tables without them work too),
--- else the providers' metadata keys: Anthropic cache_read_input / cache_creation_input
+-- Cache tokens, as telemetry counts them: the cache_read_input_tokens / cache_write_input_tokens
+-- columns where a newer deployment has them and the value is above zero (read through to_jsonb
+-- so that older tables without them work too), else the providers' metadata keys: Anthropic cache_read_input / cache_creation_input
 -- (which already includes the ephemeral 5m/1h parts), OpenAI prompt_cached / input_cached.
 SELECT
     aibridge_interceptions.id,
@@ -254,6 +267,7 @@ LEFT JOIN LATERAL (
         sum(tu.output_tokens) AS output_tokens,
         sum(COALESCE(
             CASE WHEN jsonb_typeof(to_jsonb(tu) -> 'cache_read_input_tokens') = 'number'
+                      AND (to_jsonb(tu) ->> 'cache_read_input_tokens')::numeric > 0
                  THEN (to_jsonb(tu) ->> 'cache_read_input_tokens')::numeric END,
             CASE WHEN jsonb_typeof(tu.metadata -> 'cache_read_input') = 'number'
                  THEN (tu.metadata ->> 'cache_read_input')::numeric END,
@@ -264,6 +278,7 @@ LEFT JOIN LATERAL (
             0)) AS cache_read_tokens,
         sum(COALESCE(
             CASE WHEN jsonb_typeof(to_jsonb(tu) -> 'cache_write_input_tokens') = 'number'
+                      AND (to_jsonb(tu) ->> 'cache_write_input_tokens')::numeric > 0
                  THEN (to_jsonb(tu) ->> 'cache_write_input_tokens')::numeric END,
             CASE WHEN jsonb_typeof(tu.metadata -> 'cache_creation_input') = 'number'
                  THEN (tu.metadata ->> 'cache_creation_input')::numeric END,
