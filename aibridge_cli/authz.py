@@ -97,7 +97,17 @@ def authorize(conn, query, sql: str, params: dict) -> tuple[str, dict]:
         from aibridge_cli.errors import QueryFileError
 
         raise QueryFileError(f"{query.where}: the parameter name {PARAM!r} is reserved for the authorize filter")
-    injected = MARKER.sub(lambda _m: f"AND ({predicate()})", sql)
+    def replace(m: re.Match) -> str:
+        # The reference puts the marker after the other conditions: `AND (...)`. Right after
+        # WHERE there is nothing before to AND with, but maybe a condition after it.
+        before = re.sub(r"--[^\n]*", "", sql[:m.start()]).rstrip()
+        if not re.search(r"\bWHERE$", before, re.I):
+            return f"AND ({predicate()})"
+        after = re.sub(r"--[^\n]*", "", sql[m.end():]).lstrip()
+        ends = re.match(r"(AND|OR|GROUP|ORDER|LIMIT|OFFSET|HAVING|WINDOW|UNION|EXCEPT|INTERSECT|FOR)\b|[);]|$", after, re.I)
+        return f"({predicate()})" if ends else f"({predicate()}) AND"
+
+    injected = MARKER.sub(replace, sql)
     return injected, {**params, PARAM: subject.id}
 
 

@@ -75,6 +75,15 @@ def test_the_filter_is_in_the_sql(dsn, people, probe):
     assert params["authz_user_id"] == people["users"]["alice"]["id"]
 
 
+def test_a_marker_right_after_where(dsn, people, monkeypatch):
+    q = parse_text("-- name: ProbeFirst :many\nSELECT aibridge_interceptions.id FROM aibridge_interceptions\n"
+                   "WHERE\n    -- @authorize_filter\n    aibridge_interceptions.provider != 'x'\n", "p.sql")[0]
+    reg = {**queries.registry(), q.name: q}
+    monkeypatch.setattr(queries, "registry", lambda: reg)
+    listed, _ = _read_as(dsn, "bob", q.name)
+    assert listed == set(people["ids"]["bob"])
+
+
 def test_unknown_user_is_an_error(cli, people):
     r = cli("--as", "nobody", "db", "status")
     assert r.exit_code == 1
