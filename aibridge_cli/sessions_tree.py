@@ -143,16 +143,21 @@ def _dur(seconds: Optional[float]) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def _time(value: datetime) -> str:
+def _time(value: datetime, day: Optional[datetime] = None) -> str:
+    """UTC; the time of day alone when it falls on the session's first day."""
+    from datetime import timezone
+
     from aibridge_cli.render import short_text
 
+    if day is not None and value.astimezone(timezone.utc).date() == day.astimezone(timezone.utc).date():
+        return value.astimezone(timezone.utc).strftime("%H:%M:%S")
     return short_text(value)
 
 
 def _token_text(d: dict) -> str:
     text = f"in {d['input_tokens']:,} · out {d['output_tokens']:,}"
     if d["cache_read_tokens"] or d["cache_write_tokens"]:
-        text += f" · cache read {d['cache_read_tokens']:,} · cache write {d['cache_write_tokens']:,}"
+        text += f" · cache read {d['cache_read_tokens']:,} / write {d['cache_write_tokens']:,}"
     return text
 
 
@@ -171,18 +176,17 @@ def renderable(tree: dict):
     head.append("session ", style="bold")
     head.append(tree["session_id"], style="bold cyan")
     head.append(f"  {user}", style="bold")
-    head.append(f"  {_time(tree['started_at'])} · {_dur(tree['duration_seconds'])}", style="dim")
+    head.append(f"  {_time(tree['started_at'])} UTC · {_dur(tree['duration_seconds'])}", style="dim")
     root = Tree(head)
     for no, thread in enumerate(tree["threads"], 1):
-        label = Text()
+        label = Text(no_wrap=True, overflow="ellipsis")
         label.append(f"thread {no}", style="bold")
-        label.append(f"  {thread['thread_root_id']}", style="dim")
-        label.append(f"  {_time(thread['started_at'])} · {_dur(thread['duration_seconds'])} · "
+        label.append(f"  {_time(thread['started_at'], tree['started_at'])} · {_dur(thread['duration_seconds'])} · "
                      f"{thread['interception_count']} interception{'s' if thread['interception_count'] != 1 else ''} · ")
         label.append(_token_text(thread), style="green")
         branch = root.add(label)
         for node in thread["interceptions"]:
-            _add_interception(branch, node)
+            _add_interception(branch, node, tree["started_at"])
     calls, errors = tree["tool_calls"], tree["tool_errors"]
     summary = Text()
     summary.append(f"{tree['thread_count']} thread{'s' if tree['thread_count'] != 1 else ''}, "
@@ -194,28 +198,28 @@ def renderable(tree: dict):
     return Group(root, summary)
 
 
-def _add_interception(parent, node: dict) -> None:
+def _add_interception(parent, node: dict, day: datetime) -> None:
     from rich.text import Text
 
-    label = Text()
+    label = Text(no_wrap=True, overflow="ellipsis")
     label.append(f"{node['provider']}/{node['model']}", style="bold")
-    label.append(f"  {_time(node['started_at'])} · {_dur(node['duration_seconds'])} · ", style="")
+    label.append(f"  {_time(node['started_at'], day)} · {_dur(node['duration_seconds'])} · ")
     label.append(_token_text(node), style="green")
     label.append(f"  {node['id']}", style="dim")
     branch = parent.add(label)
     for p in node["prompts"]:
-        t = Text()
+        t = Text(no_wrap=True, overflow="ellipsis")
         t.append("prompt ", style="yellow")
         t.append(_one_line(p["prompt"]))
         branch.add(t)
     for th in node["thoughts"]:
-        t = Text()
+        t = Text(no_wrap=True, overflow="ellipsis")
         source = f" ({th['source']})" if th["source"] else ""
         t.append(f"thought{source} ", style="magenta")
         t.append(_one_line(th["content"]), style="dim")
         branch.add(t)
     for u in node["tool_usages"]:
-        t = Text()
+        t = Text(no_wrap=True, overflow="ellipsis")
         t.append("tool ", style="blue")
         t.append(u["tool"], style="bold")
         if u["injected"]:
@@ -225,4 +229,4 @@ def _add_interception(parent, node: dict) -> None:
             t.append("  ✗ " + _one_line(u["invocation_error"], 80), style="bold red")
         branch.add(t)
     for child in node["children"]:
-        _add_interception(branch, child)
+        _add_interception(branch, child, day)
