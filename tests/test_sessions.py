@@ -363,3 +363,15 @@ def test_show_unknown_newer_token_columns(cli, conn, data):
 def test_empty_database(cli):
     assert rows_of(cli("sessions", "list", "--format", "json")) == []
     assert cli("sessions", "count").stdout == "0\n"
+
+
+def test_as_a_member_sees_only_their_own_sessions(cli, data, conn):
+    add_user(conn, "auditor1", roles=["auditor"])
+    rows = rows_of(cli("--as", "bob", "sessions", "list", "--format", "json"))
+    assert keys(rows) == [("tie-a", "bob"), ("sess-shared", "bob")]
+    assert cli("--as", "bob", "sessions", "count").stdout == "2\n"
+    # The shared key is no longer ambiguous for bob, and alice's session is not his to see.
+    tree = json.loads(cli("--as", "bob", "sessions", "show", "sess-shared", "--format", "json").stdout)
+    assert tree["user_username"] == "bob"
+    assert cli("--as", "bob", "sessions", "show", "sess-later").exit_code == 1
+    assert len(rows_of(cli("--as", "auditor1", "sessions", "list", "--format", "json"))) == 7
