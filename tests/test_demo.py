@@ -57,7 +57,7 @@ def test_prints_the_summary_and_next_steps_on_stderr_only(loaded, conn):
     summary = next(line for line in loaded.stderr.splitlines() if line.strip().startswith("users "))
     for table, n in got.items():
         assert f"{table} {n:,}" in summary
-    assert f"seed {SEED}" in loaded.stderr
+    assert f"--seed {SEED} --end 2026-11-01T00:00:00Z make the same data again" in loaded.stderr
     # With --dsn the suggestions remind the user to pass it too.
     for cmd in ("sessions list", "telemetry summary --since 7d", "interceptions list --limit 20"):
         assert f"  aibridge --dsn ... {cmd}\n" in loaded.stderr
@@ -94,6 +94,16 @@ def test_same_seed_and_end_give_identical_data_ids_included(cli, conn):
     other = dump(conn)
     assert other["aibridge_interceptions"] != first["aibridge_interceptions"]
     assert not set(other["users"]) & set(first["users"])
+
+
+def test_the_printed_seed_and_end_reproduce_a_default_run(cli, conn):
+    r = cli("demo", "-n", 400)
+    assert r.exit_code == 0
+    first = dump(conn)
+    seed, end = r.stderr.split("(--seed ")[1].split(" make the same")[0].split(" --end ")
+    truncate(conn)
+    assert cli("demo", "-n", 400, "--seed", seed, "--end", end).exit_code == 0
+    assert dump(conn) == first
 
 
 def test_generator_text_does_not_depend_on_chunk_size():

@@ -21,7 +21,7 @@ def register(root: typer.Typer, name) -> None:
 
 def demo(
     ctx: typer.Context,
-    interceptions: int = typer.Option(DEFAULT_INTERCEPTIONS, "--interceptions", "-n", min=1, max=100_000_000,
+    interceptions: int = typer.Option(DEFAULT_INTERCEPTIONS, "--interceptions", "-n", min=1, max=10_000_000,
                                       help="How many interceptions to generate (about 5 rows each in all)."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0,
                                        help="Seed for reproducible data (default: a random one, printed at the end)."),
@@ -29,7 +29,7 @@ def demo(
                                         help="How many users (default: grows with --interceptions, 50 for 5,000)."),
     days: int = typer.Option(30, "--days", min=1, max=3650, help="Spread the data over this many days before --end."),
     end: Optional[str] = typer.Option(None, "--end",
-                                      help="The newest time in the data (default now); with --seed it pins the data exactly."),
+                                      help="The newest time in the data (default now, to the second); the same --seed and --end give the same data."),
     append: bool = typer.Option(False, "--append",
                                 help="Add to a database that already has users or interceptions (refused otherwise)."),
 ):
@@ -39,11 +39,12 @@ def demo(
     a Coder deployment's database. Everything is loaded in one transaction.
     """
     import secrets
+    from datetime import datetime, timezone
 
     from aibridge_cli import db, demo_load, embedded
     from aibridge_cli.demo_data import DemoData
 
-    when = parse_time(end, "--end")
+    when = parse_time(end, "--end") or datetime.now(timezone.utc).replace(microsecond=0)
     if seed is None:
         seed = secrets.randbelow(2**31)
     demo_load.check_columns()
@@ -58,7 +59,9 @@ def demo(
         with _progress(interceptions) as (advance, stage):
             counts = demo_load.load(conn, gen, rebuild_indexes=not append, progress=advance, stage=stage)
     elapsed = time.monotonic() - started
-    note(f"loaded {interceptions:,} interceptions into {where} in {elapsed:.1f} s (seed {seed}):")
+    stamp = when.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    note(f"loaded {interceptions:,} interceptions into {where} in {elapsed:.1f} s "
+         f"(--seed {seed} --end {stamp} make the same data again):")
     note("  " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
     _suggest(gen, s.embedded)
 
