@@ -151,34 +151,38 @@ CROSS JOIN LATERAL (
         GROUP BY provider, model, client, bucket
     ),
     children AS (
+        -- Each branch leaves the other branches' columns NULL, so plain count(column) and sum()
+        -- pick out their own rows without a FILTER per aggregate and row.
         SELECT
             win.provider, win.model, win.client, win.bucket,
-            count(*) FILTER (WHERE c.kind = 1) AS token_rows,
+            count(c.input_tokens) AS token_rows,
             sum(c.input_tokens) AS input_,
             sum(c.output_tokens) AS output_,
             -- Cached tokens: the column when above zero, else the metadata keys (see the top).
+            -- Evaluated after the join, so only for the window's token usage rows.
             sum(CASE WHEN c.cache_read_column > 0 THEN c.cache_read_column
                      ELSE COALESCE((c.metadata ->> 'cache_read_input')::bigint, 0)
                         + COALESCE((c.metadata ->> 'prompt_cached')::bigint, 0)
-                END) FILTER (WHERE c.kind = 1) AS cached_read,
+                END) FILTER (WHERE c.metadata IS NOT NULL OR c.cache_read_column > 0) AS cached_read,
             sum(CASE WHEN c.cache_write_column > 0 THEN c.cache_write_column
                      ELSE COALESCE((c.metadata ->> 'cache_creation_input')::bigint, 0)
-                END) FILTER (WHERE c.kind = 1) AS cached_written,
-            count(*) FILTER (WHERE c.kind = 2) AS prompt_rows,
-            count(*) FILTER (WHERE c.kind = 3 AND c.injected) AS injected,
-            count(*) FILTER (WHERE c.kind = 3 AND NOT c.injected) AS non_injected,
-            count(*) FILTER (WHERE c.kind = 3 AND c.injected AND c.failed) AS injected_errors
+                END) FILTER (WHERE c.metadata IS NOT NULL OR c.cache_write_column > 0) AS cached_written,
+            count(c.prompt) AS prompt_rows,
+            count(NULLIF(c.injected, false)) AS injected,
+            count(NULLIF(c.injected, true)) AS non_injected,
+            count(c.injected_failed) AS injected_errors
         FROM (
-            SELECT tu.interception_id, 1 AS kind, tu.input_tokens, tu.output_tokens, tu.metadata,
+            SELECT tu.interception_id, tu.input_tokens, tu.output_tokens, tu.metadata,
                 cache_read_input_tokens::bigint AS cache_read_column,
                 cache_write_input_tokens::bigint AS cache_write_column,
-                NULL::boolean AS injected, NULL::boolean AS failed
+                NULL::integer AS prompt, NULL::boolean AS injected, NULL::integer AS injected_failed
             FROM aibridge_token_usages tu
             UNION ALL
-            SELECT up.interception_id, 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+            SELECT up.interception_id, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL
             FROM aibridge_user_prompts up
             UNION ALL
-            SELECT tl.interception_id, 3, NULL, NULL, NULL, NULL, NULL, tl.injected, tl.invocation_error IS NOT NULL
+            SELECT tl.interception_id, NULL, NULL, NULL, NULL, NULL, NULL, tl.injected,
+                CASE WHEN tl.injected AND tl.invocation_error IS NOT NULL THEN 1 END
             FROM aibridge_tool_usages tl
         ) c
         JOIN win ON win.id = c.interception_id
