@@ -487,3 +487,15 @@ def test_by_bucket_rows_add_up_to_the_ungrouped_counts(conn):
     first = min(r["bucket"] for r in rows)
     hour = {(r["provider"], r["model"], r["client"]): {c: r[c] for c in STAT_COLUMNS} for r in rows if r["bucket"] == first}
     assert hour == expected_summary(data, first, first + timedelta(hours=1))
+
+
+# ---------------------------------------------------------------- --as
+
+def test_as_a_member_summarizes_only_their_own_interceptions(cli, conn, known):
+    add_user(conn, "olive", roles=["owner"])
+    alice = db.one(conn, "GetUserByUsername", username="alice")["id"]
+    for who, keep in (("alice", lambda i: i["initiator_id"] == alice), ("olive", lambda i: True)):
+        r = cli("--as", who, "telemetry", "summary", *WINDOW, "-f", "json")
+        assert r.exit_code == 0, r.stderr
+        got = {(x["provider"], x["model"], x["client"]): {c: x[c] for c in STAT_COLUMNS} for x in json.loads(r.stdout)}
+        assert got == expected_summary(known, W0, W1, keep=keep), who
