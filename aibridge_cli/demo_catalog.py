@@ -6,19 +6,22 @@ Plain data, kept apart from the generator so the numbers that shape the data set
 
 from __future__ import annotations
 
-# Client -> (share of sessions, share that sends a client session key,
+# Client -> (share of interceptions, share of sessions that send a client session key,
 #            mean interceptions per agentic loop, mean threads per session).
 # Claude Code and Codex send a session key; Cursor and Zed do not, so there every
 # thread is its own session. None is a client the bridge did not recognise (NULL,
 # as older rows have it); "Unknown" is the column's default.
 CLIENTS = {
-    "Claude Code": (0.40, 0.92, 7.0, 3.0),
+    "Claude Code": (0.46, 0.92, 7.0, 3.0),
     "Codex": (0.20, 0.85, 6.0, 2.5),
-    "Cursor": (0.18, 0.0, 4.0, 2.0),
+    "Cursor": (0.17, 0.0, 4.0, 2.0),
     "Zed": (0.06, 0.0, 3.0, 1.5),
-    None: (0.12, 0.0, 1.6, 1.3),
-    "Unknown": (0.04, 0.0, 1.4, 1.2),
+    None: (0.08, 0.0, 1.6, 1.3),
+    "Unknown": (0.03, 0.0, 1.4, 1.2),
 }
+
+# Users' activity: the k-th busiest makes traffic in proportion to 1 / k ** USER_SKEW.
+USER_SKEW = 0.9
 
 # (provider, model, api, weight, median seconds, thinks)
 # api picks the token-usage metadata keys: anthropic, chat (OpenAI chat completions)
@@ -106,6 +109,13 @@ CLIENT_TOOLS = {
     ],
 }
 CLIENT_TOOLS["Unknown"] = CLIENT_TOOLS[None]
+# How often each client tool is called, relative to the others of its client (default 10).
+TOOL_WEIGHTS = {
+    "Read": 30, "Bash": 22, "Edit": 18, "Grep": 10, "Glob": 6, "TodoWrite": 6, "Write": 4, "WebFetch": 2, "Task": 2,
+    "shell": 70, "apply_patch": 22, "update_plan": 8,
+    "read_file": 30, "edit_file": 24, "run_terminal_cmd": 16, "codebase_search": 12, "grep_search": 10,
+    "terminal": 16, "grep": 10, "find_path": 6,
+}
 
 # Tools the bridge injects from MCP servers (server URL, tool, example arguments) and
 # the errors their invocations fail with.

@@ -48,6 +48,8 @@ NULL_METADATA = 0.03        # older rows without metadata (per row)
 NO_API_KEY = 0.05           # per session
 INFLIGHT_SESSIONS_PER = 2500  # one session still running at the end per this many interceptions
 
+SCRIPT_CLIENTS = (None, "Unknown")
+
 _SOURCE = {s: f'{{"source": "{s}"}}' for s in ("thinking", "reasoning_summary", "commentary")}
 
 
@@ -156,14 +158,22 @@ class DemoData:
     # --- catalog, prepared once --------------------------------------------
     def _catalog(self) -> None:
         e = copy_escape
-        clients = list(cat.CLIENTS)
-        self.clients = clients
-        self.client_cum = list(accumulate(cat.CLIENTS[c][0] for c in clients))
+        # Sessions are drawn per client in proportion to its share of interceptions over the
+        # interceptions a session of that client has on average. Scripts (no client the
+        # bridge recognises) make many small sessions of anyone; the coding agents make the
+        # rest, mostly each user's own favourite.
+        weight = {c: share / (loop * threads) for c, (share, _, loop, threads) in cat.CLIENTS.items()}
+        self.agents = [c for c in cat.CLIENTS if c not in SCRIPT_CLIENTS]
+        self.agent_cum = list(accumulate(weight[c] for c in self.agents))
+        self.script_cum = list(accumulate(weight[c] for c in SCRIPT_CLIENTS))
+        self.script_share = self.script_cum[-1] / sum(weight.values())
         self.models = {c: [(p, m, api, med, th) for p, m, api, _, med, th in ms] for c, ms in cat.CLIENT_MODELS.items()}
         self.model_cum = {c: list(accumulate(w for *_, w, _, _ in ms)) for c, ms in cat.CLIENT_MODELS.items()}
         p, m, api, _, med, th = cat.CLAUDE_CODE_SIDE_MODEL
         self.side_model = (p, m, api, med, th)
-        self.tools = {c: [(e(name), [e(a) for a in args]) for name, args in ts] for c, ts in cat.CLIENT_TOOLS.items()}
+        # Repeated by weight, so picking one stays a single index.
+        self.tools = {c: [(e(name), [e(a) for a in args]) for name, args in ts
+                          for _ in range(cat.TOOL_WEIGHTS.get(name, 10))] for c, ts in cat.CLIENT_TOOLS.items()}
         self.injected = [(e(u), e(t), e(a)) for u, t, a in cat.INJECTED_TOOLS]
         self.errors = [e(x) for x in cat.INJECTED_ERRORS]
         self.task_prompts = [e(x) for x in cat.TASK_PROMPTS]
@@ -181,7 +191,7 @@ class DemoData:
         # most of the traffic and a long tail makes a little.
         ranks = list(range(n))
         rng.shuffle(ranks)
-        weights = [1.0 / (k + 1) ** 1.1 for k in ranks]
+        weights = [1.0 / (k + 1) ** cat.USER_SKEW for k in ranks]
         tail = sorted(range(2, n), key=lambda i: -ranks[i])  # least active first; 0 and 1 are admins
         missing = set(tail[:(n + 40) // 60]) if n >= 20 else set()  # initiators without a users row
         deleted = {tail[len(missing)]} if n >= 30 else set()
@@ -199,7 +209,7 @@ class DemoData:
             created = self.end - rng.uniform(self.days + 10, 720) * DAY
             updated = min(self.end - 60, created + rng.uniform(0, 300) * DAY)
             email = f"{_ascii(first)}.{username.split('-', 1)[1]}@{cat.EMAIL_DOMAIN}"
-            client = self.clients[bisect(self.client_cum, rng.random() * self.client_cum[-1])]
+            client = self.agents[bisect(self.agent_cum, rng.random() * self.agent_cum[-1])]
             keys = [r.alnum(10).lower() for _ in range(1 + (rng.random() < 0.3))]
             self.users.append(_User(uid, client, rng.choice(_TIMEZONES), keys))
             if i not in missing:
@@ -290,7 +300,12 @@ class DemoData:
         rng = self.rng
         rnd = rng.random
         user = self.users[bisect(self.user_cum, rnd() * self.user_cum[-1])]
-        client = user.client if rnd() < 0.8 else self.clients[bisect(self.client_cum, rnd() * self.client_cum[-1])]
+        if rnd() < self.script_share:
+            client = SCRIPT_CLIENTS[bisect(self.script_cum, rnd() * self.script_cum[-1])]
+        elif rnd() < 0.8:
+            client = user.client
+        else:
+            client = self.agents[bisect(self.agent_cum, rnd() * self.agent_cum[-1])]
         _, _, loop_mean, threads_mean = cat.CLIENTS[client]
         # A running session started minutes ago and is still inside its last request.
         n_threads = 1 if running else 1 + int(rng.expovariate(1.0 / max(threads_mean - 1, 0.01)))
