@@ -1,9 +1,10 @@
 """`aibridge record import`: NDJSON records, checked line by line, loaded with COPY in batches.
 
-One transaction for the whole file: any error rolls everything back. Each batch asks the
-database what it already holds for the batch's ids (records already stored, or stored by an
-earlier batch of the same file, are skipped: that is what makes a second import a no-op),
-resolves initiators and thread lineage, then COPYs straight into the tables.
+One transaction for the whole file: any error rolls everything back. The main thread reads
+and checks lines; a worker thread loads each batch of 20,000: it resolves initiators, thread
+lineage and ends against what earlier lines and the database hold, then COPYs straight into
+the tables. Records already stored are skipped (see Loader), which makes a second import of
+the same file a no-op.
 
 Knows psycopg through db/bulk; never prints (progress goes through a callback).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import queue
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -77,21 +79,28 @@ def _opt(s: Optional[str]) -> str:
     return NULL if s is None else _esc(s)
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+try:  # the C encoder itself: JSONEncoder.encode builds one per call
+    from json.encoder import c_make_encoder as _c_make_encoder
+
+    _encode = _c_make_encoder(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+
+    def _dumps(d: dict) -> str:
+        return "".join(_encode(d, 0))
+except (ImportError, TypeError):  # pragma: no cover - Pythons without the C accelerator
+    _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _json(d: dict) -> str:
     return _esc(_dumps(d)) if d else "{}"
 
 
-def _ts(t: Optional[datetime]) -> str:
-    return NULL if t is None else t.isoformat()
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:[Zz]|[+-]\d\d:\d\d)").fullmatch
 
 
 # ---- parsing -------------------------------------------------------------------------------
 
 def parse_line(raw: bytes | str, lineno: int, now: datetime):
-    """One line to (type, record); None for a blank line. Raises LineError."""
+    """One line to (type, checked record, the JSON object). Raises LineError."""
     try:
         obj = json.loads(raw)
     except UnicodeDecodeError:
@@ -108,7 +117,7 @@ def parse_line(raw: bytes | str, lineno: int, now: datetime):
     if (b"\\u" if isinstance(raw, bytes) else "\\u") in raw:
         _check_escapes(obj, lineno)
     try:
-        return kind, checker(obj, now)
+        return kind, checker(obj, now), obj
     except FieldError as e:
         raise LineError(lineno, f"{kind}: {e.message}") from None
 
@@ -128,6 +137,11 @@ def _check_escapes(obj, lineno: int) -> None:
 
 def _ids(values) -> str:
     return ",".join(values)
+
+
+CHILDREN = ("token_usage", "user_prompt", "tool_usage", "model_thought")
+STORED_ID_QUERIES = {"token_usage": "ImportStoredTokenUsageIDs", "user_prompt": "ImportStoredUserPromptIDs",
+                     "tool_usage": "ImportStoredToolUsageIDs"}
 
 
 class Loader:
@@ -151,11 +165,14 @@ class Loader:
         self.created: set[str] = set()              # interceptions this import writes
         self.thoughts: set[int] = set()             # hashes of the thoughts this import wrote
         self.orphans: dict[str, int] = {}           # interception id -> first child line naming it
+        self.now_text = now.isoformat()
+        self._new_thoughts: set[int] = set()
         for table, cols in COPY_COLUMNS.items():
             if bulk.columns(table) != cols:
                 raise AibridgeError(f"internal: COPY column order of {table} changed in bulk.sql")
 
-    def load(self, batch: list[tuple[str, int, dict]]) -> None:
+    def load(self, batch: list[tuple[str, int, dict, dict]]) -> None:
+        """Load one batch: (type, line number, checked record, the line's JSON object), in line order."""
         from psycopg import errors as pgerrors
 
         by_type: dict[str, list] = {t: [] for t in ORDER}
@@ -165,14 +182,14 @@ class Loader:
         with db.translate_errors():
             try:
                 with self.conn.transaction():
-                    done = self._rest(batch, by_type, self.careful)
+                    done = self._rest(by_type, self.careful)
             except pgerrors.UniqueViolation as e:
                 if self.careful:
                     raise AibridgeError(f"another writer stored the same records meanwhile: {str(e).splitlines()[0]}",
                                         hint="import the file again: records already stored are skipped") from None
                 self.careful = True
                 with self.conn.transaction():
-                    done = self._rest(batch, by_type, True)
+                    done = self._rest(by_type, True)
         roots, created, thoughts, orphans, written = done
         self.roots.update(roots)
         self.created.update(created)
@@ -186,16 +203,16 @@ class Loader:
     def _users(self, users: list) -> None:
         if not users:
             return
-        for _, _, r in users:
+        for _, _, r, _ in users:
             if r["id"] is None:
                 r["id"] = records.user_id_for(r["username"])
-        known = db.many(self.conn, "ImportKnownUsers", ids=_ids(r["id"] for _, _, r in users),
-                        usernames=[r["username"] for _, _, r in users])
+        known = db.many(self.conn, "ImportKnownUsers", ids=_ids(r["id"] for _, _, r, _ in users),
+                        usernames=[r["username"] for _, _, r, _ in users])
         db_ids = {str(k["id"]) for k in known}
         db_name = {k["username"]: str(k["id"]) for k in known if not k["deleted"]}
         out = []
         now = self.now.isoformat()
-        for _, line, r in users:
+        for _, line, r, _ in users:
             name = r["username"]
             if r["id_given"]:
                 uid = r["id"]
@@ -218,132 +235,101 @@ class Loader:
                 _copy(self.conn, "users", out)
             self.stats.written["user"] += len(out)
 
-    def _rest(self, batch: list, by_type: dict, careful: bool):
+    def _rest(self, by_type: dict, careful: bool):
         conn = self.conn
         inters, ends = by_type["interception"], by_type["interception_end"]
-        roots, created = self.roots, self.created
-        batch_ids = {r["id"] for _, _, r in inters}
+        roots = self.roots
+        batch_ids = {r["id"] for _, _, r, _ in inters}
 
         # What the database holds that this batch depends on, in a few round trips.
         self._resolve_initiators(inters)
         db_calls = {}
-        call_ids = list({r["tool_call_id"] for _, _, r in inters if r["tool_call_id"] is not None})
-        if call_ids:
-            for row in db.many(conn, "ImportNewestToolCalls", tool_call_ids=call_ids):
+        wanted = {r["tool_call_id"] for _, _, r, _ in inters if r["tool_call_id"] is not None}
+        if wanted:
+            for row in db.many(conn, "ImportNewestToolCalls", tool_call_ids=list(wanted)):
                 db_calls[row["tool_call_id"]] = (row["created_at"], str(row["interception_id"]))
-        ask = {r["id"] for _, _, r in ends} - batch_ids
-        ask.update(r["thread_parent_id"] for _, _, r in inters if r["thread_parent_id"])
-        ask.update(iid for _, iid in db_calls.values())
-        ask.update(r["interception_id"] for _, _, r in by_type["tool_usage"] if r["tool_call_id"] is not None)
-        ask -= batch_ids
-        ask = {i for i in ask if i not in roots or i in created}
+        batch_calls: dict[str, list] = {}  # call id -> [(line, created_at, interception id)] of this batch
+        if wanted:
+            for _, line, r, _ in by_type["tool_usage"]:
+                if r["tool_call_id"] in wanted:
+                    batch_calls.setdefault(r["tool_call_id"], []).append((line, r["created_at"], r["interception_id"]))
+        parents = {r["thread_parent_id"] for _, _, r, _ in inters if r["thread_parent_id"]}
+        parents.update(iid for _, iid in db_calls.values())
+        parents.update(c[2] for found in batch_calls.values() for c in found)
+        ask = {i for i in parents if i not in roots and i not in batch_ids}
+        ask.update(r["id"] for _, _, r, _ in ends)  # their ended_at may have changed since
         if careful:
             ask |= batch_ids
         stored = {}
         if ask:
             for row in db.many(conn, "ImportStoredInterceptions", ids=_ids(ask)):
                 stored[str(row["id"])] = (row["started_at"], row["ended_at"], str(row["thread_root_id"]))
-        skip_ids = {"token_usage": set(), "user_prompt": set(), "tool_usage": set()}
-        if careful:
-            for t, query in (("token_usage", "ImportStoredTokenUsageIDs"),
-                             ("user_prompt", "ImportStoredUserPromptIDs"),
-                             ("tool_usage", "ImportStoredToolUsageIDs")):
-                if by_type[t]:
-                    skip_ids[t] = {str(row["id"]) for row in db.many(conn, query, ids=_ids(r["id"] for _, _, r in by_type[t]))}
-        stored_thoughts = set()
-        ask_thoughts = {r["interception_id"] for _, _, r in by_type["model_thought"]} - created
-        if ask_thoughts:
-            for row in db.many(conn, "ImportStoredThoughts", interception_ids=_ids(ask_thoughts)):
-                stored_thoughts.add((str(row["interception_id"]), row["created_at"], row["content_md5"]))
-        stored_thought_iids = {k[0] for k in stored_thoughts}
 
-        # Walk the batch in line order: lineage and ends look back only.
+        # Interceptions in line order: lineage looks back only.
         new_roots: dict[str, Optional[str]] = {}
-        new_created: set[str] = set()
-        new_thoughts: set[int] = set()
-        new_orphans: dict[str, int] = {}
         new_inters: dict[str, dict] = {}
+        for _, line, r, o in inters:
+            iid = r["id"]
+            if iid in roots or iid in new_roots:
+                continue
+            if iid in stored:  # careful mode: already stored
+                root = stored[iid][2]
+                new_roots[iid] = None if root == iid else root
+                continue
+            row = self._interception(line, r, o, stored, batch_calls, db_calls, new_roots)
+            new_inters[iid] = row
+            new_roots[iid] = row["thread_root_id"]
         written = {t: 0 for t in ORDER}
-        calls: dict[str, tuple] = {}       # call id -> (created_at, interception id), newest in the file
         db_ends: dict[str, datetime] = {}
-        seen = {"token_usage": set(), "user_prompt": set(), "tool_usage": set()}
-        out = {t: [] for t in ("token_usage", "user_prompt", "tool_usage", "model_thought")}
+        for _, line, r, o in ends:
+            iid, ended = r["id"], r["ended_at"]
+            row = new_inters.get(iid)
+            if row is not None and row["line"] < line:
+                if row["ended_at"] is None:
+                    if ended < row["started_at"]:
+                        raise LineError(line, "interception_end: ended_at is before the interception's started_at")
+                    row["ended_at"], row["ended_text"] = ended, self._time(ended, o.get("ended_at"))
+                    written["interception_end"] += 1
+            elif iid in stored:
+                started, stored_end, _ = stored[iid]
+                if stored_end is None and iid not in db_ends:
+                    if ended < started:
+                        raise LineError(line, "interception_end: ended_at is before the interception's started_at")
+                    db_ends[iid] = ended
+            elif iid not in roots:
+                raise LineError(line, f"interception_end: no interception {iid} earlier in the file or in the database")
 
-        def known(iid):
-            return iid in roots or iid in new_roots
+        # Child records: formatted straight to COPY lines.
+        out = {}
+        for kind in ("token_usage", "user_prompt", "tool_usage"):
+            items = by_type[kind]
+            if careful and items:
+                skip = {str(row["id"]) for row in db.many(conn, STORED_ID_QUERIES[kind],
+                                                          ids=_ids(r["id"] for _, _, r, _ in items))}
+                kept = []
+                for item in items:
+                    rid = item[2]["id"]
+                    if rid not in skip:
+                        skip.add(rid)
+                        kept.append(item)
+                items = kept
+            out[kind] = [FORMAT[kind](self, r, o) for _, _, r, o in items]
+        out["model_thought"] = self._thoughts(by_type["model_thought"], new_inters)
 
-        for kind, line, r in batch:
-            if kind == "tool_usage" or kind == "token_usage" or kind == "user_prompt":
-                rid = r["id"]
-                if rid in skip_ids[kind] or rid in seen[kind]:
-                    continue
-                seen[kind].add(rid)
-                iid = r["interception_id"]
-                if iid not in roots and iid not in new_roots and iid not in self.orphans and iid not in new_orphans:
-                    new_orphans[iid] = line
-                meta = _json(r["metadata"]) if r["metadata"] else "{}"
-                if kind == "tool_usage":
-                    cid = r["tool_call_id"]
-                    if cid is not None:
-                        prev = calls.get(cid)
-                        if prev is None or r["created_at"] >= prev[0]:
-                            calls[cid] = (r["created_at"], iid)
-                    out[kind].append("\t".join((
-                        rid, iid, _esc(r["provider_response_id"]), _opt(r["server_url"]), _esc(r["tool"]),
-                        _esc(r["input"]), "t" if r["injected"] else "f", _opt(r["invocation_error"]), meta,
-                        r["created_at"].isoformat(), _opt(cid))) + "\n")
-                elif kind == "token_usage":
-                    out[kind].append(f"{rid}\t{iid}\t{_esc(r['provider_response_id'])}\t{r['input_tokens']}\t"
-                                     f"{r['output_tokens']}\t{meta}\t{r['created_at'].isoformat()}\n")
-                else:
-                    out[kind].append(f"{rid}\t{iid}\t{_esc(r['provider_response_id'])}\t{_esc(r['prompt'])}\t"
-                                     f"{meta}\t{r['created_at'].isoformat()}\n")
-            elif kind == "model_thought":
-                iid = r["interception_id"]
-                key = hash((iid, r["created_at"], r["content"]))
-                if key in self.thoughts or key in new_thoughts:
-                    continue
-                if iid in stored_thought_iids and (
-                        iid, r["created_at"], hashlib.md5(r["content"].encode()).hexdigest()) in stored_thoughts:
-                    continue
-                new_thoughts.add(key)
-                if iid not in roots and iid not in new_roots and iid not in self.orphans and iid not in new_orphans:
-                    new_orphans[iid] = line
-                out[kind].append(f"{iid}\t{_esc(r['content'])}\t{_json(r['metadata'])}\t"
-                                 f"{r['created_at'].isoformat()}\n")
-            elif kind == "interception":
-                iid = r["id"]
-                if known(iid):
-                    continue
-                if iid in stored:  # careful mode: already stored
-                    root = stored[iid][2]
-                    new_roots[iid] = None if root == iid else root
-                    continue
-                row = self._interception(line, r, stored, calls, db_calls, known, new_roots)
-                new_inters[iid] = row
-                new_roots[iid] = row["thread_root_id"]
-                new_created.add(iid)
-            elif kind == "interception_end":
-                iid, ended = r["id"], r["ended_at"]
-                row = new_inters.get(iid)
-                if row is not None:
-                    if row["ended_at"] is None:
-                        if ended < row["started_at"]:
-                            raise LineError(line, "interception_end: ended_at is before the interception's started_at")
-                        row["ended_at"] = ended
-                        written[kind] += 1
-                elif iid in stored:
-                    started, stored_end, _ = stored[iid]
-                    if stored_end is None and iid not in db_ends:
-                        if ended < started:
-                            raise LineError(line, "interception_end: ended_at is before the interception's started_at")
-                        db_ends[iid] = ended
-                elif not known(iid):
-                    raise LineError(line, f"interception_end: no interception {iid} earlier in the file or in the database")
+        # Children may name an interception of a later line; remember the ones not seen yet.
+        new_orphans: dict[str, int] = {}
+        refs = {r["interception_id"] for kind in CHILDREN for _, _, r, _ in by_type[kind]}
+        unknown = refs.difference(roots, new_roots, self.orphans)
+        if unknown:
+            for kind in CHILDREN:
+                for _, line, r, _ in by_type[kind]:
+                    iid = r["interception_id"]
+                    if iid in unknown and (iid not in new_orphans or line < new_orphans[iid]):
+                        new_orphans[iid] = line
 
         _copy(conn, "aibridge_interceptions", [
-            "\t".join((i["id"], i["initiator_id"], _esc(i["provider"]), _esc(i["model"]), i["started_at"].isoformat(),
-                       _json(i["metadata"]), _ts(i["ended_at"]), _opt(i["api_key_id"]), _esc(i["client"]),
+            "\t".join((i["id"], i["initiator_id"], _esc(i["provider"]), _esc(i["model"]), i["started_text"],
+                       _json(i["metadata"]), i["ended_text"], _opt(i["api_key_id"]), _esc(i["client"]),
                        i["thread_parent_id"] or NULL, i["thread_root_id"] or NULL, _opt(i["client_session_id"])))
             + "\n" for i in new_inters.values()])
         written["interception"] = len(new_inters)
@@ -354,9 +340,56 @@ class Loader:
         if db_ends:
             written["interception_end"] += db.run(conn, "ImportEndInterceptions", ids=_ids(db_ends),
                                                   ended_ats=list(db_ends.values()))
-        return new_roots, new_created, new_thoughts, new_orphans, written
+        return new_roots, set(new_inters), self._new_thoughts, new_orphans, written
 
-    def _interception(self, line, r, stored, calls, db_calls, known, new_roots) -> dict:
+    def _thoughts(self, items: list, new_inters: dict) -> list:
+        """Thoughts have no id: one is a duplicate when the same interception, time and content
+        was written by this import or is already stored."""
+        self._new_thoughts = new = set()
+        if not items:
+            return []
+        asked = {r["interception_id"] for _, _, r, _ in items}.difference(self.created, new_inters)
+        stored = set()
+        if asked:
+            for row in db.many(self.conn, "ImportStoredThoughts", interception_ids=_ids(asked)):
+                stored.add((str(row["interception_id"]), row["created_at"], row["content_md5"]))
+        stored_iids = {k[0] for k in stored}
+        lines = []
+        for _, _, r, o in items:
+            iid = r["interception_id"]
+            key = hash((iid, r["created_at"], r["content"]))
+            if key in self.thoughts or key in new:
+                continue
+            if iid in stored_iids and (iid, r["created_at"], hashlib.md5(r["content"].encode()).hexdigest()) in stored:
+                continue
+            new.add(key)
+            lines.append(f"{iid}\t{_esc(r['content'])}\t{_json(r['metadata'])}\t{self._time(r['created_at'], o.get('created_at'))}\n")
+        return lines
+
+    def _time(self, value: datetime, raw) -> str:
+        """A time for COPY: the line's own text when it is plain RFC 3339 (PostgreSQL reads it
+        as is, and formatting a datetime costs more than checking the text)."""
+        if raw is None:
+            return self.now_text if value is self.now else value.isoformat()
+        if type(raw) is str and _RFC3339(raw):
+            return raw
+        return value.isoformat()
+
+    def _token_line(self, r: dict, o: dict) -> str:
+        return (f"{r['id']}\t{r['interception_id']}\t{_esc(r['provider_response_id'])}\t{r['input_tokens']}\t"
+                f"{r['output_tokens']}\t{_json(r['metadata'])}\t{self._time(r['created_at'], o.get('created_at'))}\n")
+
+    def _prompt_line(self, r: dict, o: dict) -> str:
+        return (f"{r['id']}\t{r['interception_id']}\t{_esc(r['provider_response_id'])}\t{_esc(r['prompt'])}\t"
+                f"{_json(r['metadata'])}\t{self._time(r['created_at'], o.get('created_at'))}\n")
+
+    def _tool_line(self, r: dict, o: dict) -> str:
+        return "\t".join((
+            r["id"], r["interception_id"], _esc(r["provider_response_id"]), _opt(r["server_url"]), _esc(r["tool"]),
+            _esc(r["input"]), "t" if r["injected"] else "f", _opt(r["invocation_error"]), _json(r["metadata"]),
+            self._time(r["created_at"], o.get("created_at")), _opt(r["tool_call_id"]))) + "\n"
+
+    def _interception(self, line, r, o, stored, batch_calls, db_calls, new_roots) -> dict:
         initiator = r["initiator_id"] or r["initiator"]
         uid = self.user_by_name.get(initiator) if r["initiator"] else (initiator if initiator in self.user_ids else None)
         if uid is None:
@@ -364,31 +397,38 @@ class Loader:
         if uid is None:
             raise LineError(line, f"interception: unknown initiator {initiator!r}",
                             hint="add the user first: a \"user\" line earlier in the file, or 'aibridge users add'")
+        roots = self.roots
         parent, root = r["thread_parent_id"], r["thread_root_id"]
         cid = r["tool_call_id"]
         if cid is not None:
-            a, b = calls.get(cid), db_calls.get(cid)
-            chosen = a if (a is not None and (b is None or a[0] >= b[0])) else b
+            # The newest tool usage with this call id on an earlier line, or stored (ties: the file's, later line).
+            chosen = db_calls.get(cid)
+            for c_line, c_created, c_iid in batch_calls.get(cid, ()):
+                if c_line < line and (chosen is None or c_created >= chosen[0]):
+                    chosen = (c_created, c_iid)
             if chosen is not None:
                 parent = chosen[1]
-                if not known(parent) and parent not in stored:
-                    parent = None  # the bridge finds no lineage when the parent is gone
+                if parent not in roots and parent not in new_roots and parent not in stored:
+                    parent = None  # the bridge finds no lineage when the parent is not (yet) there
         if parent is not None and root is None:
             if parent in new_roots:
                 root = new_roots[parent] or parent
-            elif parent in self.roots:
-                root = self.roots[parent] or parent
+            elif parent in roots:
+                root = roots[parent] or parent
             elif parent in stored:
                 root = stored[parent][2]
             else:
                 root = parent
         row = dict(r)
+        row["line"] = line
         row["initiator_id"], row["thread_parent_id"], row["thread_root_id"] = uid, parent, root
+        row["started_text"] = self._time(r["started_at"], o.get("started_at"))
+        row["ended_text"] = NULL if r["ended_at"] is None else self._time(r["ended_at"], o.get("ended_at"))
         return row
 
     def _resolve_initiators(self, inters: list) -> None:
         names, ids = set(), set()
-        for _, _, r in inters:
+        for _, _, r, _ in inters:
             if r["initiator"] is not None:
                 if r["initiator"] not in self.user_by_name and r["initiator"] not in self.initiators:
                     names.add(r["initiator"])
@@ -404,6 +444,8 @@ class Loader:
                 self.initiators[uid] = uid
             if row["username"] in names and not row["deleted"]:
                 self.initiators[row["username"]] = uid
+
+    FORMAT = {}
 
     def finish(self) -> None:
         """Child records may name an interception anywhere in the file; those still unseen must be stored."""
@@ -485,7 +527,7 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
             if not raw.strip():
                 continue
             try:
-                kind, rec = parse_line(raw, lineno, now)
+                kind, rec, obj = parse_line(raw, lineno, now)
             except LineError as e:
                 bad += 1
                 if first is None:
@@ -493,7 +535,7 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
                     batch = []
                 continue
             if first is None:
-                batch.append((kind, lineno, rec))
+                batch.append((kind, lineno, rec, obj))
                 if len(batch) >= BATCH_LINES:
                     worker.submit(batch)
                     batch = []
@@ -509,3 +551,7 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
                        hint=first.hint or "fix the line and import the file again (records already stored are skipped)")
     loader.finish()
     return loader.stats
+
+
+Loader.FORMAT.update(token_usage=Loader._token_line, user_prompt=Loader._prompt_line, tool_usage=Loader._tool_line)
+FORMAT = Loader.FORMAT

@@ -145,6 +145,27 @@ def _check_fields(obj: dict, allowed: frozenset):
 
 
 # ---- one checker per type -------------------------------------------------------------
+# Each tries a fast path first (the usual well-formed line: plain type checks, no calls) and
+# falls back to the helpers above, which find the bad field and word the error.
+
+_is_uuid = _UUID.fullmatch
+_fromiso = datetime.fromisoformat
+
+
+def _uuid_fast(v) -> str | None:
+    return v.lower() if type(v) is str and _is_uuid(v) else None
+
+
+def _time_fast(v) -> datetime | None:
+    if type(v) is str:
+        try:
+            t = _fromiso(v)
+        except ValueError:
+            return None
+        if t.tzinfo is not None:
+            return t
+    return None
+
 
 USER_FIELDS = frozenset({"type", "id", "username", "name", "email", "avatar_url", "roles"})
 
@@ -189,30 +210,53 @@ def interception(obj: dict, now: datetime, id_required: bool = True) -> dict:
         initiator_id = uuid_text(obj, "initiator_id")
     else:
         initiator = text(obj, "initiator", nonempty=True)
-        if _UUID.fullmatch(initiator):
+        if _is_uuid(initiator):
             initiator_id, initiator = initiator.lower(), None
-    tool_call_id = text(obj, "tool_call_id", required=False)
+    tool_call_id = obj.get("tool_call_id")
+    if tool_call_id is not None and type(tool_call_id) is not str:
+        text(obj, "tool_call_id")
     parent = uuid_text(obj, "thread_parent_id", required=False)
     root = uuid_text(obj, "thread_root_id", required=False)
-    if tool_call_id is not None and (parent or root):
-        raise FieldError("tool_call_id", "give either tool_call_id (lineage looked up) or thread_parent_id/thread_root_id, not both")
-    if root and not parent:
-        raise FieldError("thread_root_id", "thread_root_id needs thread_parent_id")
-    started = time_value(obj, "started_at", default=now)
-    ended = time_value(obj, "ended_at")
+    if parent or root:
+        if tool_call_id is not None:
+            raise FieldError("tool_call_id", "give either tool_call_id (lineage looked up) or "
+                                             "thread_parent_id/thread_root_id, not both")
+        if root and not parent:
+            raise FieldError("thread_root_id", "thread_root_id needs thread_parent_id")
+    v = obj.get("started_at")
+    started = (_time_fast(v) or time_value(obj, "started_at")) if v is not None else now
+    v = obj.get("ended_at")
+    ended = (_time_fast(v) or time_value(obj, "ended_at")) if v is not None else None
     if ended is not None and ended < started:
         raise FieldError("ended_at", "ended_at is before started_at")
-    iid = uuid_text(obj, "id", required=id_required)
+    iid = _uuid_fast(obj.get("id")) or uuid_text(obj, "id", required=id_required)
     if iid is not None and iid in (parent, root):
         raise FieldError("thread_parent_id", "an interception cannot be its own parent or root")
+    provider, model = obj.get("provider"), obj.get("model")
+    if type(provider) is not str or not provider.strip():
+        text(obj, "provider", nonempty=True)
+    if type(model) is not str or not model.strip():
+        text(obj, "model", nonempty=True)
+    client = obj.get("client")
+    if client is None:
+        client = "Unknown"
+    elif type(client) is not str or not client.strip() or len(client) > 64:
+        text(obj, "client", nonempty=True, max_len=64)
+    session = obj.get("client_session_id")
+    if session is not None and (type(session) is not str or len(session) > 256):
+        text(obj, "client_session_id", max_len=256)
+    api_key_id = obj.get("api_key_id")
+    if api_key_id is not None and type(api_key_id) is not str:
+        text(obj, "api_key_id")
+    meta = obj.get("metadata")
+    if meta is None:
+        meta = {}
+    elif type(meta) is not dict:
+        metadata(obj)
     return {
-        "id": iid, "initiator": initiator, "initiator_id": initiator_id,
-        "provider": text(obj, "provider", nonempty=True), "model": text(obj, "model", nonempty=True),
-        "started_at": started, "ended_at": ended,
-        "api_key_id": text(obj, "api_key_id", required=False),
-        "client": text(obj, "client", required=False, default="Unknown", nonempty=True, max_len=64),
-        "client_session_id": text(obj, "client_session_id", required=False, max_len=256),
-        "metadata": metadata(obj), "tool_call_id": tool_call_id,
+        "id": iid, "initiator": initiator, "initiator_id": initiator_id, "provider": provider, "model": model,
+        "started_at": started, "ended_at": ended, "api_key_id": api_key_id, "client": client,
+        "client_session_id": session, "metadata": meta, "tool_call_id": tool_call_id,
         "thread_parent_id": parent, "thread_root_id": root,
     }
 
@@ -225,33 +269,54 @@ def interception_end(obj: dict, now: datetime) -> dict:
     return {"id": uuid_text(obj, "id"), "ended_at": time_value(obj, "ended_at", default=now)}
 
 
+def _child(obj: dict, now: datetime, id_required: bool, fields: frozenset, texts: tuple) -> dict:
+    """The fields every child record shares, checked fast; None values mean 'use the slow path'."""
+    if obj.keys() - fields:
+        _check_fields(obj, fields)
+    rid = _uuid_fast(obj.get("id"))
+    if rid is None:
+        rid = uuid_text(obj, "id", required=id_required)
+    iid = _uuid_fast(obj.get("interception_id")) or uuid_text(obj, "interception_id")
+    v = obj.get("created_at")
+    created = (_time_fast(v) or time_value(obj, "created_at")) if v is not None else now
+    prid = obj.get("provider_response_id")
+    if prid is None:
+        prid = ""
+    elif type(prid) is not str:
+        text(obj, "provider_response_id")
+    meta = obj.get("metadata")
+    if meta is None:
+        meta = {}
+    elif type(meta) is not dict:
+        metadata(obj)
+    rec = {"id": rid, "interception_id": iid, "provider_response_id": prid, "metadata": meta, "created_at": created}
+    for name in texts:
+        v = obj.get(name)
+        if type(v) is not str:
+            text(obj, name)
+        rec[name] = v
+    return rec
+
+
 TOKEN_FIELDS = frozenset({"type", "id", "interception_id", "provider_response_id", "input_tokens", "output_tokens",
                           "metadata", "created_at"})
 
 
 def token_usage(obj: dict, now: datetime, id_required: bool = True) -> dict:
-    if obj.keys() - TOKEN_FIELDS:
-        _check_fields(obj, TOKEN_FIELDS)
-    return {
-        "id": uuid_text(obj, "id", required=id_required), "interception_id": uuid_text(obj, "interception_id"),
-        "provider_response_id": text(obj, "provider_response_id", required=False, default=""),
-        "input_tokens": count(obj, "input_tokens"), "output_tokens": count(obj, "output_tokens"),
-        "metadata": metadata(obj), "created_at": time_value(obj, "created_at", default=now),
-    }
+    rec = _child(obj, now, id_required, TOKEN_FIELDS, ())
+    for name in ("input_tokens", "output_tokens"):
+        v = obj.get(name, 0)
+        if type(v) is not int or v < 0 or v > MAX_BIGINT:
+            v = count(obj, name)
+        rec[name] = v
+    return rec
 
 
 PROMPT_FIELDS = frozenset({"type", "id", "interception_id", "provider_response_id", "prompt", "metadata", "created_at"})
 
 
 def user_prompt(obj: dict, now: datetime, id_required: bool = True) -> dict:
-    if obj.keys() - PROMPT_FIELDS:
-        _check_fields(obj, PROMPT_FIELDS)
-    return {
-        "id": uuid_text(obj, "id", required=id_required), "interception_id": uuid_text(obj, "interception_id"),
-        "provider_response_id": text(obj, "provider_response_id", required=False, default=""),
-        "prompt": text(obj, "prompt"), "metadata": metadata(obj),
-        "created_at": time_value(obj, "created_at", default=now),
-    }
+    return _child(obj, now, id_required, PROMPT_FIELDS, ("prompt",))
 
 
 TOOL_FIELDS = frozenset({"type", "id", "interception_id", "provider_response_id", "tool", "input", "tool_call_id",
@@ -259,27 +324,25 @@ TOOL_FIELDS = frozenset({"type", "id", "interception_id", "provider_response_id"
 
 
 def tool_usage(obj: dict, now: datetime, id_required: bool = True) -> dict:
-    if obj.keys() - TOOL_FIELDS:
-        _check_fields(obj, TOOL_FIELDS)
+    rec = _child(obj, now, id_required, TOOL_FIELDS, ("tool",))
+    if not rec["tool"].strip():
+        text(obj, "tool", nonempty=True)
     raw = obj.get("input")
     if raw is None:
-        tool_input = "{}"
-    elif type(raw) is str:
-        tool_input = text(obj, "input")
-    else:  # arguments given as JSON itself: store them encoded, as the bridge does
-        tool_input = json.dumps(raw, ensure_ascii=False)
-        if "\\u0000" in tool_input:
-            raise FieldError("input", "input: contains a NUL character, which PostgreSQL text cannot hold")
-    injected = flag(obj, "injected")
-    return {
-        "id": uuid_text(obj, "id", required=id_required), "interception_id": uuid_text(obj, "interception_id"),
-        "provider_response_id": text(obj, "provider_response_id", required=False, default=""),
-        "tool": text(obj, "tool", nonempty=True), "input": tool_input,
-        "tool_call_id": text(obj, "tool_call_id", required=False),
-        "server_url": text(obj, "server_url", required=False), "injected": injected,
-        "invocation_error": text(obj, "invocation_error", required=False),
-        "metadata": metadata(obj), "created_at": time_value(obj, "created_at", default=now),
-    }
+        raw = "{}"
+    elif type(raw) is not str:  # arguments given as JSON itself: stored encoded, as the bridge does
+        raw = json.dumps(raw, ensure_ascii=False)
+    rec["input"] = raw
+    for name in ("tool_call_id", "server_url", "invocation_error"):
+        v = obj.get(name)
+        if v is not None and type(v) is not str:
+            text(obj, name)
+        rec[name] = v
+    injected = obj.get("injected", False)
+    if type(injected) is not bool:
+        injected = flag(obj, "injected")
+    rec["injected"] = injected
+    return rec
 
 
 THOUGHT_FIELDS = frozenset({"type", "interception_id", "content", "source", "metadata", "created_at"})
@@ -294,9 +357,13 @@ def model_thought(obj: dict, now: datetime, created_required: bool = True) -> di
         if source not in THOUGHT_SOURCES:
             raise FieldError("source", f"source: expected one of {', '.join(THOUGHT_SOURCES)}, got {source!r}")
         meta = {**meta, "source": source}
+    v = obj.get("created_at")
+    if v is None and created_required:
+        _missing("created_at")
     return {
-        "interception_id": uuid_text(obj, "interception_id"), "content": text(obj, "content"),
-        "metadata": meta, "created_at": time_value(obj, "created_at", required=created_required, default=now),
+        "interception_id": _uuid_fast(obj.get("interception_id")) or uuid_text(obj, "interception_id"),
+        "content": text(obj, "content"), "metadata": meta,
+        "created_at": (_time_fast(v) or time_value(obj, "created_at")) if v is not None else now,
     }
 
 

@@ -308,3 +308,25 @@ def test_a_thought_before_its_interception_and_again_in_a_later_batch_is_stored_
             {"type": "user", "username": "ida"}, {"type": "user", "username": "jon"}, thought]
     assert cli("record", "import", write(tmp_path, recs)).exit_code == 0
     assert counts(conn)["aibridge_model_thoughts"] == 1
+
+
+def test_an_end_in_a_later_batch_ends_an_interception_of_an_earlier_one(cli, conn, tmp_path, small_batches):
+    a, b = ids(2)
+    base = {"type": "interception", "initiator": "kai", "provider": "p", "model": "m", "started_at": at(0)}
+    recs = [{"type": "user", "username": "kai"}, dict(base, id=a), dict(base, id=b),
+            {"type": "user", "username": "lia"}, {"type": "interception_end", "id": a, "ended_at": at(5)},
+            {"type": "interception_end", "id": a, "ended_at": at(50)}]
+    assert cli("record", "import", write(tmp_path, recs)).exit_code == 0
+    got = dict(conn.execute("SELECT id::text, ended_at FROM aibridge_interceptions").fetchall())
+    assert got == {a: T0 + timedelta(seconds=5), b: None}
+
+
+def test_reimporting_with_an_added_end_ends_the_stored_interception(cli, conn, tmp_path, small_batches):
+    a = ids(1)[0]
+    recs = [{"type": "user", "username": "mo"},
+            {"type": "interception", "id": a, "initiator": "mo", "provider": "p", "model": "m", "started_at": at(0)}]
+    assert cli("record", "import", write(tmp_path, recs, "a.ndjson")).exit_code == 0
+    assert one(conn, "SELECT ended_at FROM aibridge_interceptions")["ended_at"] is None
+    recs += [{"type": "user", "username": "ned"}, {"type": "interception_end", "id": a, "ended_at": at(8)}]
+    assert cli("record", "import", write(tmp_path, recs, "b.ndjson")).exit_code == 0
+    assert one(conn, "SELECT ended_at FROM aibridge_interceptions")["ended_at"] == T0 + timedelta(seconds=8)

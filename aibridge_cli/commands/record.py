@@ -92,6 +92,8 @@ def _stdin_text(option: str) -> str:
     text = sys.stdin.read()
     if not text:
         raise BadInput(f"no text on stdin (give {option}, or pipe the text)")
+    if "\x00" in text:
+        raise BadInput("the text on stdin contains a NUL character, which PostgreSQL text cannot hold")
     return text
 
 
