@@ -99,10 +99,25 @@ _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:[Zz]|
 
 # ---- parsing -------------------------------------------------------------------------------
 
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _loads(raw: bytes | str):
+    """json.loads for one line, without its encoding sniffing and second whitespace scan."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    try:
+        obj, end = _raw_decode(text)
+    except json.JSONDecodeError:
+        return json.loads(text)  # leading whitespace, or the error message with its column
+    if end != len(text) and not text[end:].isspace():
+        return json.loads(text)
+    return obj
+
+
 def parse_line(raw: bytes | str, lineno: int, now: datetime):
     """One line to (type, checked record, the JSON object). Raises LineError."""
     try:
-        obj = json.loads(raw)
+        obj = _loads(raw)
     except UnicodeDecodeError:
         raise LineError(lineno, "not valid UTF-8") from None
     except json.JSONDecodeError as e:
@@ -520,11 +535,12 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
         batch: list = []
         consumed = 0
         for lineno, raw in enumerate(lines, start=1):
-            consumed += len(raw)
-            if lineno % 5000 == 0 and on_progress is not None:
-                on_progress(consumed)
-                consumed = 0
-            if not raw.strip():
+            if on_progress is not None:
+                consumed += len(raw)
+                if lineno % 5000 == 0:
+                    on_progress(consumed)
+                    consumed = 0
+            if raw.isspace() or not raw:
                 continue
             try:
                 kind, rec, obj = parse_line(raw, lineno, now)

