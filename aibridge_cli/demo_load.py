@@ -28,9 +28,11 @@ def check_columns() -> None:
             raise AibridgeError(f"internal: the COPY column order of {table} changed; demo_data.COLUMNS needs updating")
 
 
-def prepare(conn: psycopg.Connection, gen: DemoData, *, append: bool) -> None:
+def prepare(conn: psycopg.Connection, gen: DemoData, *, append: bool) -> bool:
     """Refuse to mix demo rows into a database that has data, unless asked to; with
-    --append, rename demo users whose usernames are taken."""
+    --append, rename demo users whose usernames are taken. Returns whether to rebuild the
+    indexes after the load rather than update them row by row: when the tables are empty,
+    or smaller than what is coming (PostgreSQL's own advice for bulk loads)."""
     db.run(conn, "DemoLock")
     if db.one(conn, "DemoDeploymentTables")["deployment"]:
         raise AibridgeError("this looks like a Coder deployment's database (it has workspaces and templates); "
@@ -41,7 +43,7 @@ def prepare(conn: psycopg.Connection, gen: DemoData, *, append: bool) -> None:
         raise AibridgeError(f"the database already has {what}; the demo only loads into an empty database",
                             hint="pass --append to add the demo data to it anyway, or " + SCRATCH_HINT)
     if not append:
-        return
+        return True
     ids = [uuid.UUID(i) for i in gen.user_ids]
     if db.one(conn, "DemoUsersTaken", ids=ids)["taken"]:
         raise AibridgeError(f"the demo data of seed {gen.seed} is already in this database",
@@ -50,9 +52,10 @@ def prepare(conn: psycopg.Connection, gen: DemoData, *, append: bool) -> None:
     while True:  # a renamed user may collide again, with an earlier demo's renamed user
         found = {r["username"] for r in db.many(conn, "DemoUsernamesTaken", usernames=gen.usernames)}
         if found <= taken:
-            return
+            break
         taken |= found
         gen.avoid_usernames(taken)
+    return db.one(conn, "DemoExistingInterceptions", cap=gen.n)["existing"] < gen.n
 
 
 def load(conn: psycopg.Connection, gen: DemoData, *, rebuild_indexes: bool = False, chunk_size: int = 10_000,
@@ -60,8 +63,9 @@ def load(conn: psycopg.Connection, gen: DemoData, *, rebuild_indexes: bool = Fal
          stage: Optional[Callable[[str], None]] = None) -> dict[str, int]:
     """COPY the whole data set inside the caller's transaction; returns rows per table.
 
-    rebuild_indexes (for empty tables only): drop the secondary indexes first and build
-    them again at the end, identical, instead of updating them row by row.
+    rebuild_indexes (when the tables are small next to the load): drop the secondary
+    indexes first and build them again at the end, identical, instead of updating them
+    row by row.
     """
     counts = dict.fromkeys(TABLES, 0)
     if rebuild_indexes:

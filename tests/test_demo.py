@@ -281,13 +281,26 @@ def index_definitions(conn) -> list:
                         "WHERE schemaname = current_schema() ORDER BY 1, 2").fetchall()
 
 
+def index_oids(conn) -> set:
+    return {r[0] for r in conn.execute("SELECT indexname::regclass::oid FROM pg_indexes "
+                                       "WHERE tablename = 'aibridge_interceptions'")}
+
+
 def test_indexes_are_the_same_after_loading_and_appending(cli, conn):
     before = index_definitions(conn)
     assert len(before) > 20
-    assert cli("demo", "-n", 300, "--seed", 3).exit_code == 0
+    assert cli("demo", "-n", 600, "--seed", 3).exit_code == 0
     assert index_definitions(conn) == before
+    # Appending less than the tables hold updates the indexes in place...
+    oids = index_oids(conn)
     assert cli("demo", "-n", 300, "--seed", 4, "--append").exit_code == 0
+    assert index_oids(conn) == oids
     assert index_definitions(conn) == before
+    # ... appending more than they hold rebuilds them, the same as before.
+    assert cli("demo", "-n", 1000, "--seed", 5, "--append").exit_code == 0
+    assert len(index_oids(conn) - oids) == len(oids) - 1  # all but the primary key are new
+    assert index_definitions(conn) == before
+    assert q(conn, "SELECT count(*) FROM aibridge_interceptions") == 1900
 
 
 # --- safety ------------------------------------------------------------------------

@@ -53,11 +53,11 @@ def demo(
     started = time.monotonic()
     with db.connect(s, read_only=False) as conn:
         where = f"the embedded database in {embedded.home()}" if s.embedded else conn.info.dsn
-        demo_load.prepare(conn, gen, append=append)
+        rebuild = demo_load.prepare(conn, gen, append=append)
         if not s.embedded:
             note(f"loading demo data into {where}")
         with _progress(interceptions) as (advance, stage):
-            counts = demo_load.load(conn, gen, rebuild_indexes=not append, progress=advance, stage=stage)
+            counts = demo_load.load(conn, gen, rebuild_indexes=rebuild, progress=advance, stage=stage)
     elapsed = time.monotonic() - started
     stamp = when.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
     note(f"loaded {interceptions:,} interceptions into {where} in {elapsed:.1f} s "

@@ -68,3 +68,7 @@ BEGIN
     DROP TABLE pg_temp.aibridge_demo_indexes;
 END
 $$;
+
+-- name: DemoExistingInterceptions :one
+-- How many interceptions there are, counting no further than @cap.
+SELECT count(*) AS existing FROM (SELECT 1 FROM aibridge_interceptions LIMIT @cap::bigint) t;
