@@ -79,7 +79,7 @@ def list_cmd(
     limit: int = LimitOpt,
     offset: int = OffsetOpt,
     after: Optional[str] = typer.Option(
-        None, "--after", help="Start after this cursor (printed on stderr after every full page)."),
+        None, "--after", help="Start after this cursor (printed on stderr when another page follows)."),
     after_session_id: Optional[str] = typer.Option(
         None, "--after-session-id",
         help="Start after the session with this id (the reference's cursor; an error if several users have it)."),
