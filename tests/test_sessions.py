@@ -375,3 +375,16 @@ def test_as_a_member_sees_only_their_own_sessions(cli, data, conn):
     assert tree["user_username"] == "bob"
     assert cli("--as", "bob", "sessions", "show", "sess-later").exit_code == 1
     assert len(rows_of(cli("--as", "auditor1", "sessions", "list", "--format", "json"))) == 7
+
+
+def test_next_page_hint_pins_relative_times(cli, data):
+    r = cli("sessions", "list", "--limit", "1", "--since", "3650d", "--format", "jsonl")
+    assert r.exit_code == 0, r.stderr
+    hint = next(ln for ln in r.stderr.splitlines() if ln.startswith("next page:"))
+    assert "3650d" not in hint and "--started-after 20" in hint and "--format jsonl" in hint
+    # Following the hint word for word gives the second session.
+    import shlex
+    argv = shlex.split(hint.split(":", 1)[1])[1:]
+    argv[argv.index("--format") + 1] = "json"
+    second = rows_of(cli(*argv))
+    assert keys(second) == expected_order(data)[1:2]
