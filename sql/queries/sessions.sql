@@ -76,6 +76,18 @@ complete AS (
     SELECT candidates.session_id, candidates.initiator_id, first.started_at
     FROM candidates
     JOIN visible_users ON visible_users.id = candidates.initiator_id
+    -- A session that started before the window is dropped before its start is computed: the
+    -- (session_id) index returns a key's rows roughly in the order they were written, so for
+    -- a long-lived session this stops at its first row instead of reading all of them.
+    CROSS JOIN LATERAL (
+        SELECT NOT EXISTS (
+            SELECT 1
+            FROM fi
+            WHERE fi.session_id = candidates.session_id
+              AND fi.initiator_id IS NOT DISTINCT FROM candidates.initiator_id
+              AND fi.started_at < (SELECT started_at FROM edge)
+        ) AS inside
+    ) window_check
     CROSS JOIN LATERAL (
         SELECT min(fi.started_at) AS started_at
         FROM fi
@@ -84,7 +96,8 @@ complete AS (
         WHERE fi.session_id = candidates.session_id
           AND fi.initiator_id IS NOT DISTINCT FROM candidates.initiator_id
     ) first
-    WHERE first.started_at >= (SELECT started_at FROM edge)
+    WHERE window_check.inside
+      AND first.started_at >= (SELECT started_at FROM edge)
       AND (
         (@cursor_started_at::timestamptz = '0001-01-01 00:00:00+00'::timestamptz AND @after_session_id::text = '')
         OR (first.started_at, candidates.session_id, candidates.initiator_id)
