@@ -11,6 +11,7 @@ Knows psycopg through db/bulk; never prints (progress goes through a callback).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import queue
@@ -186,13 +187,10 @@ class Loader:
             if bulk.columns(table) != cols:
                 raise AibridgeError(f"internal: COPY column order of {table} changed in bulk.sql")
 
-    def load(self, batch: list[tuple[str, int, dict, dict]]) -> None:
-        """Load one batch: (type, line number, checked record, the line's JSON object), in line order."""
+    def load(self, by_type: dict[str, list]) -> None:
+        """Load one batch: per type, (type, line number, checked record, the line's JSON object) in line order."""
         from psycopg import errors as pgerrors
 
-        by_type: dict[str, list] = {t: [] for t in ORDER}
-        for item in batch:
-            by_type[item[0]].append(item)
         self._users(by_type["user"])
         with db.translate_errors():
             try:
@@ -523,6 +521,10 @@ class _Worker:
             raise self.error
 
 
+def _new_batch() -> dict[str, list]:
+    return {t: [] for t in ORDER}
+
+
 def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Callable[[int], None]] = None) -> Stats:
     """Check and load every line, in one transaction (the caller's); on bad input raise for
     the first bad line, counting the others."""
@@ -531,8 +533,10 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
     worker = _Worker(loader.load)
     first: Optional[LineError] = None
     bad = 0
+    gc_enabled = gc.isenabled()
+    gc.disable()  # millions of small acyclic dicts: the cyclic collector would only rescan them
     try:
-        batch: list = []
+        batch, size = _new_batch(), 0
         consumed = 0
         for lineno, raw in enumerate(lines, start=1):
             if on_progress is not None:
@@ -548,19 +552,24 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
                 bad += 1
                 if first is None:
                     first = e
-                    batch = []
+                    batch = _new_batch()
                 continue
             if first is None:
-                batch.append((kind, lineno, rec, obj))
-                if len(batch) >= BATCH_LINES:
+                batch[kind].append((kind, lineno, rec, obj))
+                size += 1
+                if size >= BATCH_LINES:
                     worker.submit(batch)
-                    batch = []
+                    batch, size = _new_batch(), 0
         if on_progress is not None:
             on_progress(consumed)
-        if first is None and batch:
+        if first is None and size:
             worker.submit(batch)
     finally:
-        worker.close()
+        try:
+            worker.close()
+        finally:
+            if gc_enabled:
+                gc.enable()
     if first is not None:
         more = f"; {bad - 1:,} more bad line{'s' if bad > 2 else ''}" if bad > 1 else ""
         raise BadInput(f"{first.message}{more}; nothing was imported",

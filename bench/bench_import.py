@@ -150,7 +150,9 @@ def server_cpu(pgdata: Path | None) -> float | None:
                 fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(entry) == postmaster or int(fields[1]) == postmaster:
+            if int(entry) == postmaster:  # with its reaped children: backends that have exited
+                total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+            elif int(fields[1]) == postmaster:
                 total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         return total
     except (OSError, ValueError, IndexError):

@@ -348,10 +348,10 @@ def import_(
         if stream is not sys.stdin.buffer:
             stream.close()
     secs = time.perf_counter() - started
-    rate = f", {stats.total / secs:,.0f} records/s" if secs > 0 and stats.total else ""
+    rate = f", {stats.total / secs:,.0f} records/s" if secs >= 0.5 and stats.total else ""
     verb = "would write" if dry_run else "wrote"
     note(f"{label}: {stats.total:,} records read, {verb} {stats.total_written:,}, "
-         f"skipped {stats.total - stats.total_written:,} already stored ({secs:.1f}s{rate})")
+         f"skipped {stats.total - stats.total_written:,} already stored or repeated ({secs:.1f}s{rate})")
     if fmt is not None:
         emit(stats.rows(), fmt)
 
