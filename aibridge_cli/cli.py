@@ -25,6 +25,8 @@ class RootGroup(TyperGroup):
             rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                               standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
+            if code == 130:  # typer turns Ctrl-C into Exit(130) before it reaches us
+                sys.stderr.write("\naborted\n")
         except AibridgeError as e:
             _print_error(e.message, e.hint)
             code = e.exit_code

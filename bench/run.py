@@ -69,11 +69,12 @@ class Bench:
             print(f"reusing {n:,} interceptions in {self.home}", file=sys.stderr)
             self.demo_ms = None
             return n
+        if n:
+            raise SystemExit(f"{self.home} holds {n:,} interceptions, not {self.args.interceptions:,}: "
+                             "pass another --home (or --interceptions to match)")
         print(f"building {self.args.interceptions:,} interceptions with aibridge demo ...", file=sys.stderr)
         t = time.perf_counter()
-        subprocess.run(self.exe + ["demo", "--interceptions", str(self.args.interceptions), "--seed", "1",
-                                   "--append"] if n else
-                       self.exe + ["demo", "--interceptions", str(self.args.interceptions), "--seed", "1"],
+        subprocess.run(self.exe + ["demo", "--interceptions", str(self.args.interceptions), "--seed", "1"],
                        check=True, stdout=subprocess.DEVNULL)
         self.demo_ms = (time.perf_counter() - t) * 1000
         with psycopg.connect(dsn, autocommit=True) as conn:
