@@ -46,8 +46,11 @@ def resolve_dsn(settings: Settings) -> str:
     # The embedded database is ours: keep it migrated, checking the schema only when
     # the server was just started or the stamp says a newer migration exists.
     if fresh or not migrate.stamp_current():
+        from aibridge_cli import optimize
+
         with translate_errors(), psycopg.connect(dsn, autocommit=True) as conn:
             migrate.apply(conn)
+            optimize.create(conn)  # the embedded database is ours: it gets our own indexes too
             migrate.write_stamp()
     return dsn
 

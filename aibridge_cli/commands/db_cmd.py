@@ -68,6 +68,33 @@ _REQUIRED = ("users", "visible_users", "aibridge_interceptions", "aibridge_token
              "aibridge_user_prompts", "aibridge_tool_usages", "aibridge_model_thoughts")
 
 
+@app.command("optimize")
+def optimize_cmd(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only show which indexes exist and which would be built."),
+    drop: bool = typer.Option(False, "--drop", help="Drop our own indexes again (back to a deployment's layout)."),
+    fmt: str = FormatOpt,
+):
+    """Create aibridge's own indexes CONCURRENTLY (writers are not blocked); never done implicitly."""
+    from aibridge_cli import db, optimize
+
+    with db.connect(settings(ctx), read_only=False, autocommit=True) as conn:
+        # An index build takes as long as it takes; a timeout would leave an invalid index behind.
+        db.run(conn, "SetStatementTimeout", timeout_ms=0)
+        if dry_run:
+            changed = []
+        elif drop:
+            changed = optimize.drop(conn)
+        else:
+            changed = optimize.create(conn)
+        rows = optimize.status(conn)
+    if fmt == "table":
+        verb = "dropped" if drop else "built"
+        note(f"{verb} {len(changed)} index(es){': ' + ', '.join(changed) if changed else ''}" if not dry_run
+             else "dry run: nothing changed")
+    emit(rows, fmt, columns=["index", "state", "size", "why"])
+
+
 @app.command("stop")
 def stop_cmd(ctx: typer.Context):
     """Stop the embedded PostgreSQL server (the next command starts it again)."""
