@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -122,7 +123,7 @@ def main() -> None:
             doc = run_prune(dsn, cutoff, args.batch_size)
             rate = doc["total_deleted"] / (doc["elapsed_ms"] / 1000)
             results.append((doc, rate))
-            print(f"run {i + 1}: {doc['total_deleted']:,} rows ({doc['interceptions']:,} interceptions) in "
+            print(f"run {i + 1} (load {os.getloadavg()[0]:.1f}): {doc['total_deleted']:,} rows ({doc['interceptions']:,} interceptions) in "
                   f"{doc['batches']} batches, {doc['elapsed_ms'] / 1000:.1f}s prune / {doc['wall_s']:.1f}s wall, "
                   f"{rate:,.0f} rows/s, longest batch {doc['longest_batch_ms']:.0f} ms")
         rates = [r for _, r in results]

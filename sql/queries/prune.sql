@@ -29,19 +29,44 @@ interceptions AS (
 SELECT ((SELECT count(*) FROM thoughts) + (SELECT count(*) FROM tools) + (SELECT count(*) FROM tokens)
         + (SELECT count(*) FROM prompts) + (SELECT count(*) FROM interceptions))::bigint AS total_deleted;
 
+-- name: PruneWindowEnd :one
+-- The next window of old interceptions, oldest first, after the keyset position
+-- (after_started_at, after_id) — inclusive of that position only at the very start, so that
+-- nothing at the start of time is missed: how many there are and where the window ends.
+-- Walking a keyset rather than re-reading the oldest rows keeps every step from wading
+-- through the index entries of rows that earlier batches deleted.
+WITH w AS MATERIALIZED (
+    SELECT started_at, id
+    FROM aibridge_interceptions
+    WHERE started_at < @before_time::timestamptz
+      AND (started_at, id) >= (@after_started_at::timestamptz, @after_id::uuid)
+      AND (@inclusive::boolean OR (started_at, id) <> (@after_started_at::timestamptz, @after_id::uuid))
+    ORDER BY started_at, id
+    LIMIT @window_size::integer
+),
+last AS (
+    SELECT started_at, id FROM w ORDER BY started_at DESC, id DESC LIMIT 1
+)
+SELECT (SELECT count(*) FROM w)::bigint AS interceptions,
+       (SELECT started_at FROM last) AS last_started_at,
+       (SELECT id FROM last) AS last_id;
+
 -- name: PruneInterceptionBatch :one
--- One batch: the next `batch_size` interceptions older than the cutoff, oldest first, after
--- the keyset position (after_started_at, after_id) — inclusive of that position only on the
--- first batch, so that nothing at the very start of time is missed. Walking a keyset instead
--- of re-reading the oldest rows keeps each batch from stepping over the index entries of
--- rows that earlier batches deleted. SKIP LOCKED passes over interceptions that another
--- transaction is updating (the bridge closing one); a later pass or run takes them.
+-- One batch: up to batch_size old interceptions of one window (after the keyset position,
+-- up to and including the window's end) whose id lies in [id_low, id_high], deleted together
+-- with all their child rows in one statement. Taking a window in slices of the id space keeps
+-- each batch's child-index lookups within a fraction of those (random-UUID) indexes, so far
+-- fewer index pages are read per deleted row than with one time-ordered batch of the same size.
+-- SKIP LOCKED passes over interceptions another transaction is updating (the bridge closing
+-- one); a later pass or run takes them.
 WITH picked AS MATERIALIZED (
     SELECT ctid, id, started_at
     FROM aibridge_interceptions
     WHERE started_at < @before_time::timestamptz
       AND (started_at, id) >= (@after_started_at::timestamptz, @after_id::uuid)
       AND (@inclusive::boolean OR (started_at, id) <> (@after_started_at::timestamptz, @after_id::uuid))
+      AND (started_at, id) <= (@upto_started_at::timestamptz, @upto_id::uuid)
+      AND id BETWEEN @id_low::uuid AND @id_high::uuid
     ORDER BY started_at, id
     LIMIT @batch_size::integer
     FOR UPDATE SKIP LOCKED
@@ -61,6 +86,7 @@ tool_usages AS (
 model_thoughts AS (
     DELETE FROM aibridge_model_thoughts WHERE interception_id = ANY ((SELECT ids FROM picked_ids)::uuid[]) RETURNING 1
 ),
+-- By ctid: the rows are locked by this statement, so their ctids cannot change under it.
 interceptions AS (
     DELETE FROM aibridge_interceptions WHERE ctid = ANY ((SELECT ctids FROM picked_ids)::tid[]) RETURNING 1
 ),
