@@ -242,14 +242,17 @@ def test_max_duration_stops_between_batches_and_reports_what_remains(cli, conn, 
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
     after = snapshot(conn)
-    assert doc["stopped_early"] is True
-    assert 0 < doc["interceptions"] < 10
+    assert doc["stopped_early"] is True and doc["batches"] >= 1
+    assert doc["interceptions"] < 10
     assert doc["remaining_interceptions"] == sum(1 for _, s in after["interceptions"] if s < CUTOFF)
     assert doc["interceptions"] + doc["remaining_interceptions"] == 10
     assert len(before["interceptions"]) - len(after["interceptions"]) == doc["interceptions"]
     assert orphans(after) == dict.fromkeys(CHILD_TABLES, set())
     r = cli("prune", "--before", CUTOFF.isoformat(), "--batch-size", "2", "--max-duration", "5s")
     assert "stopped early by --max-duration 5s" in r.stdout
+    monkeypatch.undo()
+    assert cli("prune", "--before", CUTOFF.isoformat(), "--batch-size", "2").exit_code == 0
+    assert {i for i, _ in snapshot(conn)["interceptions"]} == {i["id"] for i in mixed["new"]}
 
 
 @pytest.mark.parametrize("args, message", [
@@ -393,14 +396,14 @@ def wait_for_lock(conn, timeout=30.0):
 
 
 def test_a_prune_killed_mid_run_leaves_no_orphans_and_a_rerun_finishes(conn, dsn):
-    old_ids, new_ids = load_bulk(conn, n_old=20_000, n_new=2_000)
+    old_ids, new_ids = load_bulk(conn, n_old=12_000, n_new=2_000)
     total = len(old_ids) + len(new_ids)
     proc = prune_process(dsn, "--before", CUTOFF.isoformat(), "--batch-size", "20")
     try:
         end = time.monotonic() + 60
         while time.monotonic() < end and proc.poll() is None:
             n = conn.execute("SELECT count(*) FROM aibridge_interceptions").fetchone()[0]
-            if n <= total - 2_000:  # well into the run: dozens of batches committed
+            if n <= total - 1_000:  # well into the run: dozens of batches committed
                 break
             time.sleep(0.01)
         assert proc.poll() is None, f"the prune ended before it could be killed: {proc.communicate()}"
@@ -414,7 +417,7 @@ def test_a_prune_killed_mid_run_leaves_no_orphans_and_a_rerun_finishes(conn, dsn
     wait_for_lock(conn)
     mid = snapshot(conn)
     left = {i for i, _ in mid["interceptions"]}
-    assert new_ids <= left and left & old_ids and len(left & old_ids) < len(old_ids) - 1_000
+    assert new_ids <= left and left & old_ids and len(left & old_ids) <= len(old_ids) - 1_000
     assert orphans(mid) == dict.fromkeys(CHILD_TABLES, set())
     for t in CHILD_TABLES:  # every surviving interception still has all its children
         assert {i for _, i in mid[t]} == left

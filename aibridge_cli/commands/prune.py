@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.commands.common import FormatOpt, note, settings
+from aibridge_cli.commands.common import note, settings
 from aibridge_cli.errors import BadInput
 
 DEFAULT_RETENTION = "60d"
@@ -37,12 +37,14 @@ def prune_cmd(
         "2s", "--lock-timeout", help="How long a batch may wait for a row lock before it is retried (3 times, then exit 1)."),
     orphans: bool = typer.Option(False, "--orphans", help="Also delete child rows whose interception no longer exists."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success (errors still go to stderr)."),
-    fmt: str = FormatOpt,
+    fmt: str = typer.Option("table", "--format", "-f",
+                            help="table: a summary (a table on a terminal, one line otherwise); json: the counts as one object."),
 ):
     """Delete interceptions older than the retention period with all their token usages, prompts,
     tool usages and model thoughts, in short batches. Exit code 3: another prune is running."""
     from aibridge_cli.timeparse import parse_duration, parse_time, utcnow
 
+    fmt = fmt.lower()
     if fmt not in ("table", "json"):
         raise BadInput(f"--format {fmt} is not available for prune", hint="use --format table or --format json")
     if older_than is not None and before is not None:
