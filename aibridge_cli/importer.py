@@ -15,15 +15,14 @@ import gc
 import hashlib
 import json
 import queue
-import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Optional
 
-from aibridge_cli import bulk, db, records
+from aibridge_cli import bulk, db
 from aibridge_cli.errors import AibridgeError, BadInput
-from aibridge_cli.records import CHECKERS, FieldError
+from aibridge_cli.import_lines import NULL, LineError, Parser, esc, json_text, opt
 
 BATCH_LINES = 20_000
 ORDER = ("user", "interception", "interception_end", "token_usage", "user_prompt", "tool_usage", "model_thought")
@@ -39,12 +38,6 @@ COPY_COLUMNS = {
                              "injected", "invocation_error", "metadata", "created_at", "provider_tool_call_id"],
     "aibridge_model_thoughts": ["interception_id", "content", "metadata", "created_at"],
 }
-
-
-class LineError(BadInput):
-    def __init__(self, line: int, message: str, hint: str | None = None):
-        super().__init__(f"line {line}: {message}", hint=hint)
-        self.line = line
 
 
 @dataclass
@@ -63,90 +56,6 @@ class Stats:
     @property
     def total_written(self) -> int:
         return sum(self.written.values())
-
-
-# ---- COPY text format --------------------------------------------------------------------
-
-NULL = "\\N"
-
-
-def _esc(s: str) -> str:
-    if "\\" in s or "\t" in s or "\n" in s or "\r" in s:
-        s = s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return s
-
-
-def _opt(s: Optional[str]) -> str:
-    return NULL if s is None else _esc(s)
-
-
-try:  # the C encoder itself: JSONEncoder.encode builds one per call
-    from json.encoder import c_make_encoder as _c_make_encoder
-
-    _encode = _c_make_encoder(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, True)
-
-    def _dumps(d: dict) -> str:
-        return "".join(_encode(d, 0))
-except (ImportError, TypeError):  # pragma: no cover - Pythons without the C accelerator
-    _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def _json(d: dict) -> str:
-    return _esc(_dumps(d)) if d else "{}"
-
-
-_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:[Zz]|[+-]\d\d:\d\d)").fullmatch
-
-
-# ---- parsing -------------------------------------------------------------------------------
-
-_raw_decode = json.JSONDecoder().raw_decode
-
-
-def _loads(raw: bytes | str):
-    """json.loads for one line, without its encoding sniffing and second whitespace scan."""
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    try:
-        obj, end = _raw_decode(text)
-    except json.JSONDecodeError:
-        return json.loads(text)  # leading whitespace, or the error message with its column
-    if end != len(text) and not text[end:].isspace():
-        return json.loads(text)
-    return obj
-
-
-def parse_line(raw: bytes | str, lineno: int, now: datetime):
-    """One line to (type, checked record, the JSON object). Raises LineError."""
-    try:
-        obj = _loads(raw)
-    except UnicodeDecodeError:
-        raise LineError(lineno, "not valid UTF-8") from None
-    except json.JSONDecodeError as e:
-        raise LineError(lineno, f"not valid JSON ({e.msg} at column {e.colno})") from None
-    if type(obj) is not dict:
-        raise LineError(lineno, "expected a JSON object with a \"type\" field")
-    kind = obj.get("type")
-    checker = CHECKERS.get(kind) if type(kind) is str else None
-    if checker is None:
-        what = "missing field 'type'" if kind is None else f"unknown type {kind!r}"
-        raise LineError(lineno, what, hint=f"type is one of {', '.join(records.TYPES)}")
-    if (b"\\u" if isinstance(raw, bytes) else "\\u") in raw:
-        _check_escapes(obj, lineno)
-    try:
-        return kind, checker(obj, now), obj
-    except FieldError as e:
-        raise LineError(lineno, f"{kind}: {e.message}") from None
-
-
-def _check_escapes(obj, lineno: int) -> None:
-    """JSON may spell characters PostgreSQL cannot store: NUL, and lone surrogates."""
-    text = json.dumps(obj, ensure_ascii=False)
-    if "\\u0000" in text:
-        raise LineError(lineno, "contains \\u0000 (NUL), which PostgreSQL cannot store")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise LineError(lineno, "contains an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)") from None
 
 
 # ---- loading -------------------------------------------------------------------------------
@@ -188,7 +97,7 @@ class Loader:
                 raise AibridgeError(f"internal: COPY column order of {table} changed in bulk.sql")
 
     def load(self, by_type: dict[str, list]) -> None:
-        """Load one batch: per type, (type, line number, checked record, the line's JSON object) in line order."""
+        """Load one batch: per type, the items of import_lines in line order."""
         from psycopg import errors as pgerrors
 
         self._users(by_type["user"])
@@ -216,16 +125,18 @@ class Loader:
     def _users(self, users: list) -> None:
         if not users:
             return
-        for _, _, r, _ in users:
+        from aibridge_cli import records
+
+        for _, r in users:
             if r["id"] is None:
                 r["id"] = records.user_id_for(r["username"])
-        known = db.many(self.conn, "ImportKnownUsers", ids=_ids(r["id"] for _, _, r, _ in users),
-                        usernames=[r["username"] for _, _, r, _ in users])
+        known = db.many(self.conn, "ImportKnownUsers", ids=_ids(r["id"] for _, r in users),
+                        usernames=[r["username"] for _, r in users])
         db_ids = {str(k["id"]) for k in known}
         db_name = {k["username"]: str(k["id"]) for k in known if not k["deleted"]}
         out = []
         now = self.now.isoformat()
-        for _, line, r, _ in users:
+        for line, r in users:
             name = r["username"]
             if r["id_given"]:
                 uid = r["id"]
@@ -241,7 +152,7 @@ class Loader:
             self.user_ids.add(uid)
             self.user_by_name[name] = uid
             roles = "{" + ",".join(r["roles"]) + "}"
-            out.append("\t".join((uid, _esc(name), _esc(r["name"]), _esc(r["avatar_url"]), _esc(r["email"]),
+            out.append("\t".join((uid, esc(name), esc(r["name"]), esc(r["avatar_url"]), esc(r["email"]),
                                   roles, "f", now, now)) + "\n")
         if out:
             with db.translate_errors():
@@ -252,25 +163,25 @@ class Loader:
         conn = self.conn
         inters, ends = by_type["interception"], by_type["interception_end"]
         roots = self.roots
-        batch_ids = {r["id"] for _, _, r, _ in inters}
+        batch_ids = {r["id"] for r in inters}
 
         # What the database holds that this batch depends on, in a few round trips.
         self._resolve_initiators(inters)
         db_calls = {}
-        wanted = {r["tool_call_id"] for _, _, r, _ in inters if r["tool_call_id"] is not None}
+        wanted = {r["tool_call_id"] for r in inters if r["tool_call_id"] is not None}
         if wanted:
             for row in db.many(conn, "ImportNewestToolCalls", tool_call_ids=list(wanted)):
                 db_calls[row["tool_call_id"]] = (row["created_at"], str(row["interception_id"]))
         batch_calls: dict[str, list] = {}  # call id -> [(line, created_at, interception id)] of this batch
         if wanted:
-            for _, line, r, _ in by_type["tool_usage"]:
-                if r["tool_call_id"] in wanted:
-                    batch_calls.setdefault(r["tool_call_id"], []).append((line, r["created_at"], r["interception_id"]))
-        parents = {r["thread_parent_id"] for _, _, r, _ in inters if r["thread_parent_id"]}
+            for line, _, iid, _, call, created in by_type["tool_usage"]:
+                if call in wanted:
+                    batch_calls.setdefault(call, []).append((line, created, iid))
+        parents = {r["thread_parent_id"] for r in inters if r["thread_parent_id"]}
         parents.update(iid for _, iid in db_calls.values())
         parents.update(c[2] for found in batch_calls.values() for c in found)
         ask = {i for i in parents if i not in roots and i not in batch_ids}
-        ask.update(r["id"] for _, _, r, _ in ends)  # their ended_at may have changed since
+        ask.update(e[1] for e in ends)  # their ended_at may have changed since
         if careful:
             ask |= batch_ids
         stored = {}
@@ -281,7 +192,7 @@ class Loader:
         # Interceptions in line order: lineage looks back only.
         new_roots: dict[str, Optional[str]] = {}
         new_inters: dict[str, dict] = {}
-        for _, line, r, o in inters:
+        for r in inters:
             iid = r["id"]
             if iid in roots or iid in new_roots:
                 continue
@@ -289,19 +200,18 @@ class Loader:
                 root = stored[iid][2]
                 new_roots[iid] = None if root == iid else root
                 continue
-            row = self._interception(line, r, o, stored, batch_calls, db_calls, new_roots)
+            row = self._interception(r, stored, batch_calls, db_calls, new_roots)
             new_inters[iid] = row
             new_roots[iid] = row["thread_root_id"]
         written = {t: 0 for t in ORDER}
         db_ends: dict[str, datetime] = {}
-        for _, line, r, o in ends:
-            iid, ended = r["id"], r["ended_at"]
+        for line, iid, ended, ended_text in ends:
             row = new_inters.get(iid)
             if row is not None and row["line"] < line:
                 if row["ended_at"] is None:
                     if ended < row["started_at"]:
                         raise LineError(line, "interception_end: ended_at is before the interception's started_at")
-                    row["ended_at"], row["ended_text"] = ended, self._time(ended, o.get("ended_at"))
+                    row["ended_at"], row["ended_text"] = ended, ended_text
                     written["interception_end"] += 1
             elif iid in stored:
                 started, stored_end, _ = stored[iid]
@@ -312,38 +222,40 @@ class Loader:
             elif iid not in roots:
                 raise LineError(line, f"interception_end: no interception {iid} earlier in the file or in the database")
 
-        # Child records: formatted straight to COPY lines.
+        # Child records come formatted; careful batches drop those already stored or repeated.
         out = {}
         for kind in ("token_usage", "user_prompt", "tool_usage"):
             items = by_type[kind]
             if careful and items:
                 skip = {str(row["id"]) for row in db.many(conn, STORED_ID_QUERIES[kind],
-                                                          ids=_ids(r["id"] for _, _, r, _ in items))}
+                                                          ids=_ids(item[1] for item in items))}
                 kept = []
                 for item in items:
-                    rid = item[2]["id"]
+                    rid = item[1]
                     if rid not in skip:
                         skip.add(rid)
                         kept.append(item)
                 items = kept
-            out[kind] = [FORMAT[kind](self, r, o) for _, _, r, o in items]
+            out[kind] = [item[3] for item in items]
         out["model_thought"] = self._thoughts(by_type["model_thought"], new_inters)
 
         # Children may name an interception of a later line; remember the ones not seen yet.
         new_orphans: dict[str, int] = {}
-        refs = {r["interception_id"] for kind in CHILDREN for _, _, r, _ in by_type[kind]}
+        refs = {item[2] for kind in ("token_usage", "user_prompt", "tool_usage") for item in by_type[kind]}
+        refs.update(item[1] for item in by_type["model_thought"])
         unknown = refs.difference(roots, new_roots, self.orphans)
         if unknown:
             for kind in CHILDREN:
-                for _, line, r, _ in by_type[kind]:
-                    iid = r["interception_id"]
-                    if iid in unknown and (iid not in new_orphans or line < new_orphans[iid]):
-                        new_orphans[iid] = line
+                at = 1 if kind == "model_thought" else 2
+                for item in by_type[kind]:
+                    iid = item[at]
+                    if iid in unknown and (iid not in new_orphans or item[0] < new_orphans[iid]):
+                        new_orphans[iid] = item[0]
 
         _copy(conn, "aibridge_interceptions", [
-            "\t".join((i["id"], i["initiator_id"], _esc(i["provider"]), _esc(i["model"]), i["started_text"],
-                       _json(i["metadata"]), i["ended_text"], _opt(i["api_key_id"]), _esc(i["client"]),
-                       i["thread_parent_id"] or NULL, i["thread_root_id"] or NULL, _opt(i["client_session_id"])))
+            "\t".join((i["id"], i["initiator_id"], esc(i["provider"]), esc(i["model"]), i["started_text"],
+                       json_text(i["metadata"]), i["ended_text"], opt(i["api_key_id"]), esc(i["client"]),
+                       i["thread_parent_id"] or NULL, i["thread_root_id"] or NULL, opt(i["client_session_id"])))
             + "\n" for i in new_inters.values()])
         written["interception"] = len(new_inters)
         for kind, table in (("token_usage", "aibridge_token_usages"), ("user_prompt", "aibridge_user_prompts"),
@@ -361,48 +273,26 @@ class Loader:
         self._new_thoughts = new = set()
         if not items:
             return []
-        asked = {r["interception_id"] for _, _, r, _ in items}.difference(self.created, new_inters)
+        asked = {item[1] for item in items}.difference(self.created, new_inters)
         stored = set()
         if asked:
             for row in db.many(self.conn, "ImportStoredThoughts", interception_ids=_ids(asked)):
                 stored.add((str(row["interception_id"]), row["created_at"], row["content_md5"]))
         stored_iids = {k[0] for k in stored}
         lines = []
-        for _, _, r, o in items:
-            iid = r["interception_id"]
-            key = hash((iid, r["created_at"], r["content"]))
-            if key in self.thoughts or key in new:
+        seen = self.thoughts
+        for _, iid, row, created, content in items:
+            key = hash((iid, created, content))
+            if key in seen or key in new:
                 continue
-            if iid in stored_iids and (iid, r["created_at"], hashlib.md5(r["content"].encode()).hexdigest()) in stored:
+            if iid in stored_iids and (iid, created, hashlib.md5(content.encode()).hexdigest()) in stored:
                 continue
             new.add(key)
-            lines.append(f"{iid}\t{_esc(r['content'])}\t{_json(r['metadata'])}\t{self._time(r['created_at'], o.get('created_at'))}\n")
+            lines.append(row)
         return lines
 
-    def _time(self, value: datetime, raw) -> str:
-        """A time for COPY: the line's own text when it is plain RFC 3339 (PostgreSQL reads it
-        as is, and formatting a datetime costs more than checking the text)."""
-        if raw is None:
-            return self.now_text if value is self.now else value.isoformat()
-        if type(raw) is str and _RFC3339(raw):
-            return raw
-        return value.isoformat()
-
-    def _token_line(self, r: dict, o: dict) -> str:
-        return (f"{r['id']}\t{r['interception_id']}\t{_esc(r['provider_response_id'])}\t{r['input_tokens']}\t"
-                f"{r['output_tokens']}\t{_json(r['metadata'])}\t{self._time(r['created_at'], o.get('created_at'))}\n")
-
-    def _prompt_line(self, r: dict, o: dict) -> str:
-        return (f"{r['id']}\t{r['interception_id']}\t{_esc(r['provider_response_id'])}\t{_esc(r['prompt'])}\t"
-                f"{_json(r['metadata'])}\t{self._time(r['created_at'], o.get('created_at'))}\n")
-
-    def _tool_line(self, r: dict, o: dict) -> str:
-        return "\t".join((
-            r["id"], r["interception_id"], _esc(r["provider_response_id"]), _opt(r["server_url"]), _esc(r["tool"]),
-            _esc(r["input"]), "t" if r["injected"] else "f", _opt(r["invocation_error"]), _json(r["metadata"]),
-            self._time(r["created_at"], o.get("created_at")), _opt(r["tool_call_id"]))) + "\n"
-
-    def _interception(self, line, r, o, stored, batch_calls, db_calls, new_roots) -> dict:
+    def _interception(self, r, stored, batch_calls, db_calls, new_roots) -> dict:
+        line = r["line"]
         initiator = r["initiator_id"] or r["initiator"]
         uid = self.user_by_name.get(initiator) if r["initiator"] else (initiator if initiator in self.user_ids else None)
         if uid is None:
@@ -433,15 +323,12 @@ class Loader:
             else:
                 root = parent
         row = dict(r)
-        row["line"] = line
         row["initiator_id"], row["thread_parent_id"], row["thread_root_id"] = uid, parent, root
-        row["started_text"] = self._time(r["started_at"], o.get("started_at"))
-        row["ended_text"] = NULL if r["ended_at"] is None else self._time(r["ended_at"], o.get("ended_at"))
         return row
 
     def _resolve_initiators(self, inters: list) -> None:
         names, ids = set(), set()
-        for _, _, r, _ in inters:
+        for r in inters:
             if r["initiator"] is not None:
                 if r["initiator"] not in self.user_by_name and r["initiator"] not in self.initiators:
                     names.add(r["initiator"])
@@ -457,8 +344,6 @@ class Loader:
                 self.initiators[uid] = uid
             if row["username"] in names and not row["deleted"]:
                 self.initiators[row["username"]] = uid
-
-    FORMAT = {}
 
     def finish(self) -> None:
         """Child records may name an interception anywhere in the file; those still unseen must be stored."""
@@ -530,6 +415,7 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
     the first bad line, counting the others."""
     db.run(conn, "ImportPrepareSession")
     loader = Loader(conn, now)
+    parse = Parser(now).parse
     worker = _Worker(loader.load)
     first: Optional[LineError] = None
     bad = 0
@@ -547,7 +433,7 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
             if raw.isspace() or not raw:
                 continue
             try:
-                kind, rec, obj = parse_line(raw, lineno, now)
+                kind, item = parse(raw, lineno)
             except LineError as e:
                 bad += 1
                 if first is None:
@@ -555,7 +441,7 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
                     batch = _new_batch()
                 continue
             if first is None:
-                batch[kind].append((kind, lineno, rec, obj))
+                batch[kind].append(item)
                 size += 1
                 if size >= BATCH_LINES:
                     worker.submit(batch)
@@ -577,6 +463,3 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
     loader.finish()
     return loader.stats
 
-
-Loader.FORMAT.update(token_usage=Loader._token_line, user_prompt=Loader._prompt_line, tool_usage=Loader._tool_line)
-FORMAT = Loader.FORMAT
