@@ -10,7 +10,9 @@ one piece of code formats every row.
 
 Items, per type (line numbers are the file's):
   user              (line, checked record)
-  interception      the checked record (a dict) plus line, started_text, ended_text
+  interception      a dict: id, initiator or initiator_id, started_at, ended_at, tool_call_id,
+                    thread_parent_id, thread_root_id, line, ended_text, and the COPY row's other
+                    columns (copy_mid, copy_tail, copy_session)
   interception_end  (line, id, ended_at, ended text)
   token_usage       (line, id, interception id, COPY row)
   user_prompt       (line, id, interception id, COPY row)
@@ -248,11 +250,12 @@ class Parser:
         if _is_uuid(initiator):
             initiator_id, initiator = initiator.lower(), None
         return {
-            "id": iid.lower(), "initiator": initiator, "initiator_id": initiator_id, "provider": provider,
-            "model": model, "started_at": started[0], "ended_at": None if ended is None else ended[0],
-            "api_key_id": key, "client": client, "client_session_id": session, "metadata": meta,
-            "tool_call_id": call, "thread_parent_id": None, "thread_root_id": None,
-            "line": line, "started_text": started[1], "ended_text": NULL if ended is None else ended[1],
+            "id": iid.lower(), "initiator": initiator, "initiator_id": initiator_id, "started_at": started[0],
+            "ended_at": None if ended is None else ended[0], "tool_call_id": call, "thread_parent_id": None,
+            "thread_root_id": None, "line": line, "ended_text": NULL if ended is None else ended[1],
+            # The COPY row's columns that lineage and ends do not change.
+            "copy_mid": f"{esc(provider)}\t{esc(model)}\t{started[1]}\t{json_text(meta)}",
+            "copy_tail": f"{opt(key)}\t{esc(client)}", "copy_session": opt(session),
         }
 
     # ---- the careful path ------------------------------------------------------------------
@@ -263,11 +266,16 @@ class Parser:
         if kind == "user":
             return line, rec
         if kind == "interception":
-            r = dict(rec)
-            r["line"] = line
-            r["started_text"] = self.now[1] if o.get("started_at") is None else time_text(rec["started_at"])
-            r["ended_text"] = NULL if rec["ended_at"] is None else time_text(rec["ended_at"])
-            return r
+            started = self.now[1] if o.get("started_at") is None else time_text(rec["started_at"])
+            return {
+                "id": rec["id"], "initiator": rec["initiator"], "initiator_id": rec["initiator_id"],
+                "started_at": rec["started_at"], "ended_at": rec["ended_at"], "tool_call_id": rec["tool_call_id"],
+                "thread_parent_id": rec["thread_parent_id"], "thread_root_id": rec["thread_root_id"], "line": line,
+                "ended_text": NULL if rec["ended_at"] is None else time_text(rec["ended_at"]),
+                "copy_mid": f"{esc(rec['provider'])}\t{esc(rec['model'])}\t{started}\t{json_text(rec['metadata'])}",
+                "copy_tail": f"{opt(rec['api_key_id'])}\t{esc(rec['client'])}",
+                "copy_session": opt(rec["client_session_id"]),
+            }
         if kind == "interception_end":
             return line, rec["id"], rec["ended_at"], time_text(rec["ended_at"])
         item = self.fast[kind](rec, line)  # the normalised record takes the fast path

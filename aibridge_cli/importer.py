@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Optional
 
 from aibridge_cli import bulk, db
 from aibridge_cli.errors import AibridgeError, BadInput
-from aibridge_cli.import_lines import NULL, LineError, Parser, esc, json_text, opt
+from aibridge_cli.import_lines import NULL, LineError, Parser, esc
 
 BATCH_LINES = 20_000
 ORDER = ("user", "interception", "interception_end", "token_usage", "user_prompt", "tool_usage", "model_thought")
@@ -200,18 +200,18 @@ class Loader:
                 root = stored[iid][2]
                 new_roots[iid] = None if root == iid else root
                 continue
-            row = self._interception(r, stored, batch_calls, db_calls, new_roots)
-            new_inters[iid] = row
-            new_roots[iid] = row["thread_root_id"]
+            uid, parent, root = self._lineage(r, stored, batch_calls, db_calls, new_roots)
+            new_inters[iid] = [r, uid, parent, root, r["ended_at"], r["ended_text"]]
+            new_roots[iid] = root
         written = {t: 0 for t in ORDER}
         db_ends: dict[str, datetime] = {}
         for line, iid, ended, ended_text in ends:
-            row = new_inters.get(iid)
-            if row is not None and row["line"] < line:
-                if row["ended_at"] is None:
-                    if ended < row["started_at"]:
+            new = new_inters.get(iid)
+            if new is not None and new[0]["line"] < line:
+                if new[4] is None:
+                    if ended < new[0]["started_at"]:
                         raise LineError(line, "interception_end: ended_at is before the interception's started_at")
-                    row["ended_at"], row["ended_text"] = ended, ended_text
+                    new[4], new[5] = ended, ended_text
                     written["interception_end"] += 1
             elif iid in stored:
                 started, stored_end, _ = stored[iid]
@@ -253,10 +253,8 @@ class Loader:
                         new_orphans[iid] = item[0]
 
         _copy(conn, "aibridge_interceptions", [
-            "\t".join((i["id"], i["initiator_id"], esc(i["provider"]), esc(i["model"]), i["started_text"],
-                       json_text(i["metadata"]), i["ended_text"], opt(i["api_key_id"]), esc(i["client"]),
-                       i["thread_parent_id"] or NULL, i["thread_root_id"] or NULL, opt(i["client_session_id"])))
-            + "\n" for i in new_inters.values()])
+            f"{r['id']}\t{uid}\t{r['copy_mid']}\t{ended}\t{r['copy_tail']}\t{parent or NULL}\t{root or NULL}\t"
+            f"{r['copy_session']}\n" for r, uid, parent, root, _, ended in new_inters.values()])
         written["interception"] = len(new_inters)
         for kind, table in (("token_usage", "aibridge_token_usages"), ("user_prompt", "aibridge_user_prompts"),
                             ("tool_usage", "aibridge_tool_usages"), ("model_thought", "aibridge_model_thoughts")):
@@ -291,7 +289,8 @@ class Loader:
             lines.append(row)
         return lines
 
-    def _interception(self, r, stored, batch_calls, db_calls, new_roots) -> dict:
+    def _lineage(self, r, stored, batch_calls, db_calls, new_roots) -> tuple:
+        """(initiator id, thread parent, thread root) of an interception to write."""
         line = r["line"]
         initiator = r["initiator_id"] or r["initiator"]
         uid = self.user_by_name.get(initiator) if r["initiator"] else (initiator if initiator in self.user_ids else None)
@@ -322,9 +321,7 @@ class Loader:
                 root = stored[parent][2]
             else:
                 root = parent
-        row = dict(r)
-        row["initiator_id"], row["thread_parent_id"], row["thread_root_id"] = uid, parent, root
-        return row
+        return uid, parent, root
 
     def _resolve_initiators(self, inters: list) -> None:
         names, ids = set(), set()
