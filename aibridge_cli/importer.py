@@ -15,6 +15,7 @@ import gc
 import hashlib
 import json
 import queue
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -134,7 +135,7 @@ class Loader:
                         usernames=[r["username"] for _, r in users])
         db_ids = {str(k["id"]) for k in known}
         db_name = {k["username"]: str(k["id"]) for k in known if not k["deleted"]}
-        out = []
+        out, out_lines = [], []
         now = self.now.isoformat()
         for line, r in users:
             name = r["username"]
@@ -154,9 +155,10 @@ class Loader:
             roles = "{" + ",".join(r["roles"]) + "}"
             out.append("\t".join((uid, esc(name), esc(r["name"]), esc(r["avatar_url"]), esc(r["email"]),
                                   roles, "f", now, now)) + "\n")
+            out_lines.append(line)
         if out:
             with db.translate_errors():
-                _copy(self.conn, "users", out)
+                _copy(self.conn, "users", out, out_lines)
             self.stats.written["user"] += len(out)
 
     def _rest(self, by_type: dict, careful: bool):
@@ -223,7 +225,7 @@ class Loader:
                 raise LineError(line, f"interception_end: no interception {iid} earlier in the file or in the database")
 
         # Child records come formatted; careful batches drop those already stored or repeated.
-        out = {}
+        out, out_lines = {}, {}
         for kind in ("token_usage", "user_prompt", "tool_usage"):
             items = by_type[kind]
             if careful and items:
@@ -237,7 +239,8 @@ class Loader:
                         kept.append(item)
                 items = kept
             out[kind] = [item[3] for item in items]
-        out["model_thought"] = self._thoughts(by_type["model_thought"], new_inters)
+            out_lines[kind] = [item[0] for item in items]
+        out["model_thought"], out_lines["model_thought"] = self._thoughts(by_type["model_thought"], new_inters)
 
         # Children may name an interception of a later line; remember the ones not seen yet.
         new_orphans: dict[str, int] = {}
@@ -254,11 +257,12 @@ class Loader:
 
         _copy(conn, "aibridge_interceptions", [
             f"{r['id']}\t{uid}\t{r['copy_mid']}\t{ended}\t{r['copy_tail']}\t{parent or NULL}\t{root or NULL}\t"
-            f"{r['copy_session']}\n" for r, uid, parent, root, _, ended in new_inters.values()])
+            f"{r['copy_session']}\n" for r, uid, parent, root, _, ended in new_inters.values()],
+            [new[0]["line"] for new in new_inters.values()])
         written["interception"] = len(new_inters)
         for kind, table in (("token_usage", "aibridge_token_usages"), ("user_prompt", "aibridge_user_prompts"),
                             ("tool_usage", "aibridge_tool_usages"), ("model_thought", "aibridge_model_thoughts")):
-            _copy(conn, table, out[kind])
+            _copy(conn, table, out[kind], out_lines[kind])
             written[kind] = len(out[kind])
         if db_ends:
             written["interception_end"] += db.run(conn, "ImportEndInterceptions", ids=_ids(db_ends),
@@ -270,24 +274,25 @@ class Loader:
         was written by this import or is already stored."""
         self._new_thoughts = new = set()
         if not items:
-            return []
+            return [], []
         asked = {item[1] for item in items}.difference(self.created, new_inters)
         stored = set()
         if asked:
             for row in db.many(self.conn, "ImportStoredThoughts", interception_ids=_ids(asked)):
                 stored.add((str(row["interception_id"]), row["created_at"], row["content_md5"]))
         stored_iids = {k[0] for k in stored}
-        lines = []
+        rows, lines = [], []
         seen = self.thoughts
-        for _, iid, row, created, content in items:
+        for line, iid, row, created, content in items:
             key = hash((iid, created, content))
             if key in seen or key in new:
                 continue
             if iid in stored_iids and (iid, created, hashlib.md5(content.encode()).hexdigest()) in stored:
                 continue
             new.add(key)
-            lines.append(row)
-        return lines
+            rows.append(row)
+            lines.append(line)
+        return rows, lines
 
     def _lineage(self, r, stored, batch_calls, db_calls, new_roots) -> tuple:
         """(initiator id, thread parent, thread root) of an interception to write."""
@@ -354,16 +359,33 @@ class Loader:
                                 hint="records of an interception need its interception line (or a stored interception)")
 
 
-def _copy(conn, table: str, lines: list) -> None:
-    """COPY text-format lines; driver errors come through untranslated (the caller decides)."""
-    if not lines:
+def _copy(conn, table: str, rows: list, lines: Optional[list] = None) -> None:
+    """COPY text-format rows; `lines` are their line numbers in the file. Driver errors come
+    through untranslated (the caller decides), except a value PostgreSQL refuses, which the
+    checks should have caught: that names the line."""
+    if not rows:
         return
+    from psycopg import errors as pgerrors
+
     from aibridge_cli import queries
 
     sql = queries.get(bulk.COPY_QUERIES[table]).sql
-    with conn.cursor() as cur, cur.copy(sql) as copy:
-        for i in range(0, len(lines), 2000):
-            copy.write("".join(lines[i:i + 2000]))
+    try:
+        with conn.cursor() as cur, cur.copy(sql) as copy:
+            for i in range(0, len(rows), 2000):
+                copy.write("".join(rows[i:i + 2000]))
+    except pgerrors.DataError as e:
+        where = _COPY_CONTEXT(e.diag.context or "")
+        if where is None or lines is None or not 0 < int(where[1]) <= len(lines):
+            raise
+        column = f"{where[2]}: " if where[2] else ""
+        raise LineError(lines[int(where[1]) - 1], f"{TYPE_OF[table]}: {column}{e.diag.message_primary}") from None
+
+
+_COPY_CONTEXT = re.compile(r"COPY \S+, line (\d+)(?:, column (\w+))?").search
+TYPE_OF = {"users": "user", "aibridge_interceptions": "interception", "aibridge_token_usages": "token_usage",
+           "aibridge_user_prompts": "user_prompt", "aibridge_tool_usages": "tool_usage",
+           "aibridge_model_thoughts": "model_thought"}
 
 
 class _Worker:
