@@ -214,7 +214,9 @@ CROSS JOIN LATERAL (
         FROM unnest(latency.seconds) AS s
     ) AS pct
     CROSS JOIN LATERAL (
-        SELECT count(DISTINCT u) AS n FROM unnest(latency.initiators) AS u
+        -- DISTINCT hashes a group's few hundred initiators; count(DISTINCT) would sort all of
+        -- the group's values (twice the time on a million interceptions).
+        SELECT count(u) AS n FROM (SELECT DISTINCT u FROM unnest(latency.initiators) AS u) AS distinct_initiators
     ) AS initiators
     LEFT JOIN children USING (provider, model, client, bucket)
 ) AS summary
