@@ -114,7 +114,7 @@ def _prune(ctx, cutoff, *, batch_size, deadline_s, lock_ms, orphans, progress):
             if bar:
                 bar.stop()
                 bar = None
-            if pruner and pruner.out.total:
+            if pruner and (pruner.out.total or pruner.out.orphans_total):
                 note(f"before the failure: {_summary(pruner.out)}")
             raise
         finally:
