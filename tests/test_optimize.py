@@ -20,6 +20,8 @@ def test_migrate_does_not_build_them_and_optimize_does(empty_dsn):
     assert ours == {"idx_aibridge_interceptions_ended_at", "idx_aibridge_interceptions_session_pairs"}
     assert not ours & index_names(empty_dsn)
 
+    status = run("db", "status")
+    assert "aibridge's own indexes not built: idx_aibridge_interceptions_ended_at" in status.stderr
     dry = run("db", "optimize", "--dry-run", "--format", "json")
     assert dry.exit_code == 0
     assert {r["state"] for r in json.loads(dry.stdout)} == {"missing"}
@@ -31,6 +33,8 @@ def test_migrate_does_not_build_them_and_optimize_does(empty_dsn):
     assert ours <= index_names(empty_dsn)
     again = run("db", "optimize", "--format", "json")
     assert {r["state"] for r in json.loads(again.stdout)} == {"valid"}
+    status = json.loads(run("db", "status", "--format", "jsonl").stdout)
+    assert {i["state"] for i in status["indexes"]} == {"valid"}
 
     dropped = run("db", "optimize", "--drop")
     assert dropped.exit_code == 0 and "dropped 2" in dropped.stderr

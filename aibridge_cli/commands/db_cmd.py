@@ -39,11 +39,12 @@ def migrate_cmd(ctx: typer.Context, fmt: str = FormatOpt):
 @app.command("status")
 def status_cmd(ctx: typer.Context, fmt: str = FormatOpt):
     """Show where the data is, the server, and applied and pending migrations."""
-    from aibridge_cli import db, embedded, migrate
+    from aibridge_cli import db, embedded, migrate, optimize
 
     s = settings(ctx)
     with db.connect(s) as conn:
         info = db.one(conn, "ServerInfo")
+        indexes = [{"index": r["index"], "state": r["state"]} for r in optimize.status(conn)]
         done = migrate.applied(conn)
         present = db.one(conn, "DeploymentTablesPresent")["present"] or []
         target = conn.info.dsn  # libpq's view of the DSN, password left out
@@ -58,9 +59,12 @@ def status_cmd(ctx: typer.Context, fmt: str = FormatOpt):
             note(f"missing tables: {', '.join(missing)} (run 'aibridge db migrate')")
         elif not done:
             note("the AI Bridge tables exist but were not created by aibridge (a deployment's database)")
+        missing_idx = [i["index"] for i in indexes if i["state"] != "valid"]
+        if missing_idx and not missing:
+            note(f"aibridge's own indexes not built: {', '.join(missing_idx)} (see 'aibridge db optimize')")
         emit(rows, fmt, columns=["version", "status", "applied_at"])
     else:
-        emit([{"target": "embedded" if s.embedded else target, **info, "tables": present,
+        emit([{"target": "embedded" if s.embedded else target, **info, "tables": present, "indexes": indexes,
                "migrations": [{k: v for k, v in r.items()} for r in rows]}], fmt)
 
 
