@@ -78,7 +78,8 @@ SELECT EXISTS (SELECT 1 FROM aibridge_interceptions AS i WHERE i.id = @id::uuid)
 -- ---- record import ---------------------------------------------------------------------
 -- The import COPYs straight into the tables (see aibridge_cli/importer.py). What it must know
 -- of the stored data it asks per batch, passing the batch's keys as one comma-separated text
--- (cheaper to send than an array of 20,000 values).
+-- (cheaper to send than an array of 20,000 values); ids come back as text, which the importer
+-- compares with the file's (cheaper than building a uuid.UUID per row).
 
 -- name: ImportPrepareSession :exec
 SELECT set_config('synchronous_commit', 'off', true);
@@ -90,13 +91,13 @@ WHERE u.id = ANY(string_to_array(@ids::text, ',')::uuid[])
    OR (u.username = ANY(@usernames::text[]) AND NOT u.deleted);
 
 -- name: ImportStoredInterceptions :many
-SELECT i.id, i.started_at, i.ended_at, COALESCE(i.thread_root_id, i.id) AS thread_root_id
+SELECT i.id::text AS id, i.started_at, i.ended_at, COALESCE(i.thread_root_id, i.id)::text AS thread_root_id
 FROM aibridge_interceptions AS i
 WHERE i.id = ANY(string_to_array(@ids::text, ',')::uuid[]);
 
 -- name: ImportNewestToolCalls :many
 -- Per call id, the newest stored tool usage with it (the bridge's lineage lookup, for many).
-SELECT c.call_id AS tool_call_id, newest.created_at, newest.interception_id
+SELECT c.call_id AS tool_call_id, newest.created_at, newest.interception_id::text AS interception_id
 FROM unnest(@tool_call_ids::text[]) AS c(call_id)
 CROSS JOIN LATERAL (
     SELECT t.interception_id, t.created_at
@@ -107,17 +108,17 @@ CROSS JOIN LATERAL (
 ) AS newest;
 
 -- name: ImportStoredTokenUsageIDs :many
-SELECT t.id FROM aibridge_token_usages AS t WHERE t.id = ANY(string_to_array(@ids::text, ',')::uuid[]);
+SELECT t.id::text AS id FROM aibridge_token_usages AS t WHERE t.id = ANY(string_to_array(@ids::text, ',')::uuid[]);
 
 -- name: ImportStoredUserPromptIDs :many
-SELECT p.id FROM aibridge_user_prompts AS p WHERE p.id = ANY(string_to_array(@ids::text, ',')::uuid[]);
+SELECT p.id::text AS id FROM aibridge_user_prompts AS p WHERE p.id = ANY(string_to_array(@ids::text, ',')::uuid[]);
 
 -- name: ImportStoredToolUsageIDs :many
-SELECT t.id FROM aibridge_tool_usages AS t WHERE t.id = ANY(string_to_array(@ids::text, ',')::uuid[]);
+SELECT t.id::text AS id FROM aibridge_tool_usages AS t WHERE t.id = ANY(string_to_array(@ids::text, ',')::uuid[]);
 
 -- name: ImportStoredThoughts :many
 -- Thoughts have no id: a stored thought with the same interception, time and content is the same one.
-SELECT m.interception_id, m.created_at, md5(m.content) AS content_md5
+SELECT m.interception_id::text AS interception_id, m.created_at, md5(m.content) AS content_md5
 FROM aibridge_model_thoughts AS m
 WHERE m.interception_id = ANY(string_to_array(@interception_ids::text, ',')::uuid[]);
 
