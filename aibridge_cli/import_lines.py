@@ -320,10 +320,14 @@ class Parser:
 _scan = json.JSONDecoder().scan_once
 
 
+# \u0000 that json.dumps wrote for a NUL, not the text "\u0000" (whose backslash it doubles).
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000").search
+
+
 def _check_escapes(obj, lineno: int) -> None:
     """JSON may spell characters PostgreSQL cannot store: NUL, and lone surrogates."""
     text = json.dumps(obj, ensure_ascii=False)
-    if "\\u0000" in text:
+    if "\\u0000" in text and _NUL_ESCAPE(text):
         raise LineError(lineno, "contains \\u0000 (NUL), which PostgreSQL cannot store")
     try:
         text.encode("utf-8")

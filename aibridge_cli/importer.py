@@ -1,9 +1,9 @@
 """`aibridge record import`: NDJSON records, checked line by line, loaded with COPY in batches.
 
 One transaction for the whole file: any error rolls everything back. The main thread reads
-and checks lines; a worker thread loads each batch of 20,000: it resolves initiators, thread
-lineage and ends against what earlier lines and the database hold, then COPYs straight into
-the tables. Records already stored are skipped (see Loader), which makes a second import of
+and checks lines, turning each into its COPY row (import_lines.py); a worker thread loads each
+batch of 20,000: it resolves initiators, thread lineage and ends against what earlier lines
+and the database hold, then COPYs straight into the tables. Records already stored are skipped (see Loader), which makes a second import of
 the same file a no-op.
 
 Knows psycopg through db/bulk; never prints (progress goes through a callback).
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import queue
 import re
 import threading
@@ -91,7 +90,6 @@ class Loader:
         self.created: set[str] = set()              # interceptions this import writes
         self.thoughts: set[int] = set()             # hashes of the thoughts this import wrote
         self.orphans: dict[str, int] = {}           # interception id -> first child line naming it
-        self.now_text = now.isoformat()
         self._new_thoughts: set[int] = set()
         for table, cols in COPY_COLUMNS.items():
             if bulk.columns(table) != cols:

@@ -334,7 +334,8 @@ def test_reimporting_with_an_added_end_ends_the_stored_interception(cli, conn, t
 
 # ---- what the fast path lets through, and what it must not -----------------------------------
 
-TRICKY = "back\\slash\ttab\nnewline\r\ncr \\N \\t . 😀 𝔘 \u2028 end\\"
+# COPY escapes; the text \u0000 (a backslash, not NUL); characters beyond the BMP.
+TRICKY = "back\\slash\ttab\nnewline\r\ncr \\N \\t \\u0000 \\\\u0000 . 😀 𝔘 \u2028 end\\"
 
 
 def test_text_copy_must_escape_and_non_bmp_characters_read_back_unchanged(cli, conn, tmp_path):
