@@ -499,3 +499,26 @@ def test_as_a_member_summarizes_only_their_own_interceptions(cli, conn, known):
         assert r.exit_code == 0, r.stderr
         got = {(x["provider"], x["model"], x["client"]): {c: x[c] for c in STAT_COLUMNS} for x in json.loads(r.stdout)}
         assert got == expected_summary(known, W0, W1, keep=keep), who
+
+
+def test_unique_initiators_count_each_user_once_per_group_and_bucket(conn):
+    """Users with many interceptions, spread over two groups and several hours, count once in each."""
+    rng = random.Random(11)
+    users = [add_user(conn, f"u{n}")["id"] for n in range(5)]
+    made = []  # (model, hour the interception ended in, initiator)
+    for _ in range(120):
+        who, model = rng.choice(users), rng.choice(["m-a", "m-b"])
+        start = W0 + timedelta(minutes=rng.randrange(0, 4 * 60))
+        end = start + timedelta(seconds=rng.randrange(1, 90))
+        add_interception(conn, who, model=model, started_at=start, ended_at=end)
+        made.append((model, end.replace(minute=0, second=0, microsecond=0), who))
+    flat = db.many(conn, "SummarizeAIBridgeInterceptionsTelemetry", ended_at_after=W0, ended_at_before=W1)
+    assert {r["model"]: r["unique_initiator_count"] for r in flat} == {
+        m: len({w for mm, _, w in made if mm == m}) for m in ("m-a", "m-b")}
+    hourly = db.many(conn, "SummarizeAIBridgeInterceptionsTelemetry", ended_at_after=W0, ended_at_before=W1,
+                     bucket="hour", tz="UTC")
+    expected = defaultdict(set)
+    for model, hour, who in made:
+        expected[(model, hour)].add(who)
+    assert {(r["model"], r["bucket"]): r["unique_initiator_count"] for r in hourly} == {
+        k: len(v) for k, v in expected.items()}
