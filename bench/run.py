@@ -241,6 +241,26 @@ def _cursor_from_stderr(text: str) -> str | None:
     return m.group(1).strip("'\"") if m else None
 
 
+def run_scripts(b: Bench, args) -> list[tuple[str, str]]:
+    """The import and prune benchmarks, on scratch databases of the same server."""
+    from aibridge_cli import embedded
+
+    server = embedded.running().dsn("postgres")
+    runs = [("record import (bench/bench_import.py, 200,000 records)",
+             [sys.executable, str(ROOT / "bench" / "bench_import.py"), "--dsn", server]),
+            ("prune of a third of 1,000,000 interceptions (bench/bench_prune.py)",
+             [sys.executable, str(ROOT / "bench" / "bench_prune.py"), "--server", server]
+             + (["--reference", args.reference] if args.reference else []))]
+    out = []
+    for title, argv in runs:
+        print(f"running {title} ...", file=sys.stderr)
+        done = subprocess.run(argv, capture_output=True, text=True)
+        text = done.stdout + done.stderr
+        print(text, file=sys.stderr)
+        out.append((title, text if done.returncode == 0 else f"failed (exit {done.returncode}):\n{text}"))
+    return out
+
+
 def write_markdown(b: Bench, n: int, out: Path) -> None:
     lines = [
         "# Benchmarks", "",
@@ -267,6 +287,8 @@ def write_markdown(b: Bench, n: int, out: Path) -> None:
     if getattr(b, "demo_ms", None):
         lines += ["", f"Building the data set (`aibridge demo --interceptions {b.args.interceptions:,}`): "
                       f"{b.demo_ms / 1000:,.1f} s (target ≤ 3 min)."]
+    for title, text in getattr(b, "scripts", []):
+        lines += ["", f"## {title}", "", "```", text.strip(), "```"]
     extra = ROOT / "bench" / "NOTES.md"
     if extra.exists():
         lines += ["", extra.read_text().strip()]
@@ -280,6 +302,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--home", default=str(Path.home() / ".cache" / "aibridge-bench"))
     p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    p.add_argument("--skip-scripts", action="store_true", help="leave out the import and prune benchmarks")
     args = p.parse_args()
     Path(args.home).mkdir(parents=True, exist_ok=True)
     b = Bench(args)
@@ -292,6 +315,7 @@ def main() -> None:
     b.variant = "with aibridge's own indexes (db optimize)"
     optimized_cases(b, info)
     b.in_process(["db", "optimize", "--drop"])()
+    b.scripts = [] if args.skip_scripts else run_scripts(b, args)
     write_markdown(b, n, Path(args.out))
     print(f"wrote {args.out}", file=sys.stderr)
 
