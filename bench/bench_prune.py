@@ -42,7 +42,8 @@ BUILD_STEPS = ["BenchGenerateIds", "BenchInsertInterceptions", "BenchInsertToken
 
 def run_named(conn, name: str, **params):
     q = DATA[name]
-    return conn.execute(q.sql, bind(q, params))
+    # Steps share one set of values; each takes only those its query names.
+    return conn.execute(q.sql, bind(q, {k: v for k, v in params.items() if k in q.params}))
 
 
 def database_exists(server: str, name: str) -> bool:
