@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from aibridge_cli.errors import QueryFileError
 from aibridge_cli.sqlfile import Query, parse_file
+
+
+_NAME = re.compile(r"^--\s*name:\s*(\w+)", re.M)
 
 
 def sql_dir() -> Path:
@@ -28,11 +32,26 @@ def registry() -> dict[str, Query]:
     return found
 
 
+@lru_cache(maxsize=None)
+def _file_of() -> dict[str, Path]:
+    """Which file names each query: a plain scan, so a command translates only the files it uses."""
+    where: dict[str, Path] = {}
+    for path in sorted((sql_dir() / "queries").glob("*.sql")):
+        for m in _NAME.finditer(path.read_text(encoding="utf-8")):
+            where.setdefault(m.group(1), path)
+    return where
+
+
+@lru_cache(maxsize=None)
+def _parsed(path: Path) -> dict[str, Query]:
+    return {q.name: q for q in parse_file(path)}
+
+
 def get(name: str) -> Query:
-    try:
-        return registry()[name]
-    except KeyError:
-        raise QueryFileError(f"no query named {name!r} in {sql_dir() / 'queries'}") from None
+    path = _file_of().get(name)
+    if path is None or name not in _parsed(path):
+        raise QueryFileError(f"no query named {name!r} in {sql_dir() / 'queries'}")
+    return _parsed(path)[name]
 
 
 def bind(query: Query, values: dict) -> dict:
