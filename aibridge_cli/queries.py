@@ -49,9 +49,12 @@ def _parsed(path: Path) -> dict[str, Query]:
 
 def get(name: str) -> Query:
     path = _file_of().get(name)
-    if path is None or name not in _parsed(path):
+    if path is not None and name in _parsed(path):
+        return _parsed(path)[name]
+    found = registry().get(name)
+    if found is None:
         raise QueryFileError(f"no query named {name!r} in {sql_dir() / 'queries'}")
-    return _parsed(path)[name]
+    return found
 
 
 def bind(query: Query, values: dict) -> dict:
