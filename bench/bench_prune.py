@@ -57,15 +57,19 @@ def admin(server: str, statement: sql.Composable) -> None:
 
 
 def build(server: str, template: str, n: int) -> None:
-    admin(server, sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(template)))
-    admin(server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(template)))
+    # Built under another name and renamed when complete, so a failed build is never reused.
+    building = f"{template}_building"
+    for name in (building, template):
+        admin(server, sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    admin(server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(building)))
     newest = datetime.now(timezone.utc).replace(microsecond=0)
-    with psycopg.connect(make_conninfo(server, dbname=template), autocommit=True) as conn:
+    with psycopg.connect(make_conninfo(server, dbname=building), autocommit=True) as conn:
         migrate.apply(conn)
         for step in BUILD_STEPS:
             t = time.monotonic()
             run_named(conn, step, n=n, newest=newest, span_seconds=90 * 86400)
             print(f"  {step}: {time.monotonic() - t:.1f}s", file=sys.stderr)
+    admin(server, sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(building), sql.Identifier(template)))
 
 
 def fresh_copy(server: str, template: str, name: str) -> str:
