@@ -156,7 +156,7 @@ SLOW_REF = {"telemetry summary, all groups, 30 days", "sessions list, first page
 
 
 def cases(b: Bench, conn_info: dict) -> None:
-    now = datetime.now(timezone.utc)
+    now = conn_info["now"]
     top_user, top_model = conn_info["user"], conn_info["model"]
     b.case("aibridge --help", None, target="≤ 0.25 s wall")
     b.rows[-1]["wall"] = timed(b.wall(["--help"]), 10)
@@ -217,7 +217,7 @@ def sql_telemetry(since, until):
 
 
 def optimized_cases(b: Bench, info: dict) -> None:
-    now = datetime.now(timezone.utc)
+    now = info["now"]
     month, hour = now - timedelta(days=30), now - timedelta(hours=1)
     b.case("sessions count, no filter", ["sessions", "count", "--format", "json"], target="≤ 300 ms",
            sql=SQL_SESSIONS_COUNT)
@@ -240,7 +240,10 @@ def probe(b: Bench) -> dict:
         user = conn.execute("SELECT initiator_id FROM aibridge_interceptions WHERE ended_at IS NOT NULL "
                             "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
         model = conn.execute("SELECT model FROM aibridge_interceptions GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
-    info = {"user": user, "model": model}
+        # Windows end at the data's newest end, not the clock: a reused data set ages, and a
+        # "last hour" of wall-clock time would soon be an empty window.
+        newest = conn.execute("SELECT max(ended_at) FROM aibridge_interceptions").fetchone()[0]
+    info = {"user": user, "model": model, "now": newest + timedelta(seconds=1)}
     # Walk 49 pages with our own cursor; the reference's after_session_id is the last session of page 49.
     after = None
     last = None
