@@ -20,24 +20,15 @@ from itertools import accumulate
 from typing import Iterator, Optional
 
 from aibridge_cli import demo_catalog as cat
+from aibridge_cli.bulk import COPY_COLUMNS, NULL
+from aibridge_cli.bulk import esc as copy_escape
 
 TABLES = ("users", "aibridge_interceptions", "aibridge_token_usages", "aibridge_user_prompts",
           "aibridge_tool_usages", "aibridge_model_thoughts")
 
-# The column order every line below is written in; bulk.columns(table) must agree.
-COLUMNS = {
-    "users": ["id", "username", "name", "avatar_url", "email", "rbac_roles", "deleted", "created_at", "updated_at"],
-    "aibridge_interceptions": ["id", "initiator_id", "provider", "model", "started_at", "metadata", "ended_at",
-                               "api_key_id", "client", "thread_parent_id", "thread_root_id", "client_session_id"],
-    "aibridge_token_usages": ["id", "interception_id", "provider_response_id", "input_tokens", "output_tokens",
-                              "metadata", "created_at"],
-    "aibridge_user_prompts": ["id", "interception_id", "provider_response_id", "prompt", "metadata", "created_at"],
-    "aibridge_tool_usages": ["id", "interception_id", "provider_response_id", "server_url", "tool", "input",
-                             "injected", "invocation_error", "metadata", "created_at", "provider_tool_call_id"],
-    "aibridge_model_thoughts": ["interception_id", "content", "metadata", "created_at"],
-}
+# The column order every line below is written in (bulk.sql's COPY statements agree).
+COLUMNS = COPY_COLUMNS
 
-NULL = "\\N"
 DAY = 86400.0
 
 # Rare things, per interception unless said otherwise.
@@ -51,11 +42,6 @@ INFLIGHT_SESSIONS_PER = 2500  # one session still running at the end per this ma
 SCRIPT_CLIENTS = (None, "Unknown")
 
 _SOURCE = {s: f'{{"source": "{s}"}}' for s in ("thinking", "reasoning_summary", "commentary")}
-
-
-def copy_escape(s: str) -> str:
-    """A value for COPY's text format."""
-    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def default_users(interceptions: int) -> int:

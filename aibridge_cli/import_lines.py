@@ -28,10 +28,10 @@ from datetime import datetime, timezone
 from typing import Callable, Optional
 
 from aibridge_cli import records
+from aibridge_cli.bulk import NULL, esc  # noqa: F401  (importer takes them from here too)
 from aibridge_cli.errors import BadInput
 from aibridge_cli.records import FieldError
 
-NULL = "\\N"
 MAX_BIGINT = records.MAX_BIGINT
 
 
@@ -42,13 +42,6 @@ class LineError(BadInput):
 
 
 # ---- COPY text format --------------------------------------------------------------------
-
-def esc(s: str) -> str:
-    """A value for COPY text format: backslash, tab, newline and carriage return escaped."""
-    if "\\" in s or "\t" in s or "\n" in s or "\r" in s:  # four scans beat one regex on short text
-        s = s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return s
-
 
 def opt(s: Optional[str]) -> str:
     return NULL if s is None else esc(s)

@@ -21,23 +21,12 @@ from datetime import datetime
 from typing import Callable, Iterable, Optional
 
 from aibridge_cli import bulk, db
+from aibridge_cli.bulk import COPY_COLUMNS
 from aibridge_cli.errors import AibridgeError, BadInput
 from aibridge_cli.import_lines import NULL, LineError, Parser, esc
 
 BATCH_LINES = 20_000
 ORDER = ("user", "interception", "interception_end", "token_usage", "user_prompt", "tool_usage", "model_thought")
-# The column order of each COPY this module formats rows for (checked against bulk.sql).
-COPY_COLUMNS = {
-    "users": ["id", "username", "name", "avatar_url", "email", "rbac_roles", "deleted", "created_at", "updated_at"],
-    "aibridge_interceptions": ["id", "initiator_id", "provider", "model", "started_at", "metadata", "ended_at",
-                               "api_key_id", "client", "thread_parent_id", "thread_root_id", "client_session_id"],
-    "aibridge_token_usages": ["id", "interception_id", "provider_response_id", "input_tokens", "output_tokens",
-                              "metadata", "created_at"],
-    "aibridge_user_prompts": ["id", "interception_id", "provider_response_id", "prompt", "metadata", "created_at"],
-    "aibridge_tool_usages": ["id", "interception_id", "provider_response_id", "server_url", "tool", "input",
-                             "injected", "invocation_error", "metadata", "created_at", "provider_tool_call_id"],
-    "aibridge_model_thoughts": ["interception_id", "content", "metadata", "created_at"],
-}
 
 
 @dataclass

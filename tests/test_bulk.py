@@ -19,3 +19,16 @@ def test_copy_rows_loads_users_and_interceptions(conn):
 def test_every_table_has_a_copy_query_with_its_columns():
     assert bulk.columns("aibridge_model_thoughts") == ["interception_id", "content", "metadata", "created_at"]
     assert len(bulk.columns("aibridge_tool_usages")) == 11
+
+
+def test_copy_statements_name_the_columns_demo_and_import_format():
+    assert set(bulk.COPY_COLUMNS) == set(bulk.COPY_QUERIES)
+    for table, cols in bulk.COPY_COLUMNS.items():
+        assert bulk.columns(table) == cols, table
+
+
+def test_copy_text_escaping_round_trips(conn):
+    text = "tab\there\nnew line\r\\back slash \\N not null"
+    row = "\t".join(["00000000-0000-0000-0000-000000000001", bulk.esc(text), bulk.NULL, "2026-11-01T00:00:00Z"]) + "\n"
+    bulk.copy_text(conn, "aibridge_model_thoughts", [row])
+    assert conn.execute("SELECT content, metadata FROM aibridge_model_thoughts").fetchone() == (text, None)
