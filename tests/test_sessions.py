@@ -388,3 +388,18 @@ def test_next_page_hint_pins_relative_times(cli, data):
     argv[argv.index("--format") + 1] = "json"
     second = rows_of(cli(*argv))
     assert keys(second) == expected_order(data)[1:2]
+
+
+def test_a_narrow_table_shortens_the_prompt_not_the_fixed_columns(cli, conn):
+    from factories import add_interception, add_prompt, add_user, at
+
+    u = add_user(conn, "narrow-user")
+    i = add_interception(conn, u, started_at=at(0), client_session_id="narrow-session")
+    add_prompt(conn, i, "a long prompt " * 20)
+    res = cli("sessions", "list", env={"COLUMNS": "120"})
+    assert res.exit_code == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 120
+    row = next(line for line in lines if "narrow-session" in line)
+    assert "2026-11-01 12:00:00" in row and "narrow-user" in row
+    assert "a long prompt" in row and row.rstrip().endswith("…")

@@ -223,13 +223,16 @@ def _print_table(rows: list[dict]) -> None:
 
     con = console()
     keep = list(TABLE_PRIORITY)
-    while len(keep) > 2 and sum(width(c) for c in keep) + 2 * (len(keep) - 1) > con.width:
+    gap = 3  # SIMPLE_HEAD: a space of padding either side of a one-space column separator
+    while len(keep) > 2 and sum(width(c) for c in keep) + gap * (len(keep) - 1) > con.width:
         keep.pop()
     table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False)
     shown = [c for c in TABLE_ORDER if c in keep]
+    # A fixed width for the prompt: with a ratio column Rich squeezes the others instead.
+    rest = con.width - sum(width(c) for c in shown if c != "last_prompt") - gap * (len(shown) - 1)
     for name in shown:
         if name == "last_prompt":
-            table.add_column(name, no_wrap=True, overflow="ellipsis", ratio=1, min_width=PROMPT_MIN)
+            table.add_column(name, no_wrap=True, overflow="ellipsis", width=max(PROMPT_MIN, rest))
         else:
             table.add_column(name, justify="right" if name in NUMERIC else "left", no_wrap=True)
     for i in range(len(rows)):
