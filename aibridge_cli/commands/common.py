@@ -124,6 +124,26 @@ def emit(rows: Iterable[dict], fmt: str, columns: Optional[Sequence[str]] = None
     return write_rows(rows, fmt, sys.stdout, columns=columns, title=title, numeric=numeric)
 
 
+def next_page_hint(command: str, started_after: Optional[datetime], started_before: Optional[datetime],
+                   flags: Sequence[tuple]) -> str:
+    """The command for the next page. Times are given absolute, so that relative ones (--since 24h)
+    do not drift between pages; a flag is (option, value), left out when the value is empty and
+    given alone when it is True."""
+    import shlex
+
+    parts = ["aibridge", *command.split()]
+    if started_after:
+        parts += ["--started-after", started_after.isoformat()]
+    if started_before:
+        parts += ["--started-before", started_before.isoformat()]
+    for opt, value in flags:
+        if value is True:
+            parts.append(opt)
+        elif value:
+            parts += [opt, str(value)]
+    return "next page: " + " ".join(shlex.quote(p) for p in parts)
+
+
 def note(text: str) -> None:
     """Progress, hints and warnings: to stderr, never mixed with data."""
     sys.stderr.write(text.rstrip("\n") + "\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import shlex
 import sys
 from typing import Iterable, Iterator, Optional
 
@@ -11,7 +10,7 @@ import typer
 
 from aibridge_cli.commands.common import (
     ClientOpt, FormatOpt, InitiatorOpt, LimitOpt, ModelOpt, OffsetOpt, ProviderOpt, StartedAfterOpt,
-    StartedBeforeOpt, emit, note, parse_time, parse_uuid, read_db, resolve_user,
+    StartedBeforeOpt, emit, next_page_hint, note, parse_time, parse_uuid, read_db, resolve_user,
 )
 from aibridge_cli.errors import BadInput, NotFound
 
@@ -101,22 +100,13 @@ def _with_details(conn, records: Iterable[dict]) -> Iterator[dict]:
 
 
 def _next_page_hint(params: dict, raw: dict, last_id) -> str:
-    """The command for the next page, with relative times pinned so the pages line up."""
-    parts = ["aibridge", "interceptions", "list"]
-    if params["started_after"]:
-        parts += ["--started-after", params["started_after"].isoformat()]
-    if params["started_before"]:
-        parts += ["--started-before", params["started_before"].isoformat()]
-    for opt, key in (("--initiator", "initiator"), ("--provider", "provider"), ("--model", "model"),
-                     ("--client", "client")):
-        if raw.get(key):
-            parts += [opt, raw[key]]
-    if params["limit_"] != DEFAULT_LIMIT:
-        parts += ["--limit", str(params["limit_"])]
-    if raw.get("with_details"):
-        parts.append("--with-details")
-    parts += ["--after-id", str(last_id)]
-    return "next page: " + " ".join(shlex.quote(p) for p in parts)
+    return next_page_hint("interceptions list", params["started_after"], params["started_before"], [
+        *((opt, raw.get(key)) for opt, key in (("--initiator", "initiator"), ("--provider", "provider"),
+                                               ("--model", "model"), ("--client", "client"))),
+        ("--limit", params["limit_"] if params["limit_"] != DEFAULT_LIMIT else None),
+        ("--with-details", bool(raw.get("with_details"))),
+        ("--after-id", last_id),
+    ])
 
 
 @app.command("list")

@@ -10,7 +10,7 @@ import typer
 
 from aibridge_cli.commands.common import (
     ClientOpt, FormatOpt, InitiatorOpt, LimitOpt, ModelOpt, OffsetOpt, ProviderOpt, StartedAfterOpt,
-    StartedBeforeOpt, emit, note, parse_time, read_db, resolve_user,
+    StartedBeforeOpt, emit, next_page_hint, note, parse_time, read_db, resolve_user,
 )
 from aibridge_cli.errors import BadInput, NotFound
 
@@ -48,22 +48,14 @@ def _filters(conn, times, initiator, provider, model, client, session_id) -> dic
 
 
 def _next_page_hint(filters: dict, raw: dict, limit: int, cursor) -> str:
-    """The command for the next page, relative times pinned so that the pages line up."""
-    parts = ["aibridge", "sessions", "list"]
-    if filters["started_after"]:
-        parts += ["--started-after", filters["started_after"].isoformat()]
-    if filters["started_before"]:
-        parts += ["--started-before", filters["started_before"].isoformat()]
-    for opt, key in (("--initiator", "initiator"), ("--provider", "provider"), ("--model", "model"),
-                     ("--client", "client"), ("--session-id", "session_id")):
-        if raw.get(key):
-            parts += [opt, raw[key]]
-    if limit != DEFAULT_LIMIT:
-        parts += ["--limit", str(limit)]
-    if raw.get("fmt") and raw["fmt"] != "table":
-        parts += ["--format", raw["fmt"]]
-    parts += ["--after", cursor.encode()]
-    return "next page: " + " ".join(shlex.quote(p) for p in parts)
+    return next_page_hint("sessions list", filters["started_after"], filters["started_before"], [
+        *((opt, raw.get(key)) for opt, key in (("--initiator", "initiator"), ("--provider", "provider"),
+                                               ("--model", "model"), ("--client", "client"),
+                                               ("--session-id", "session_id"))),
+        ("--limit", limit if limit != DEFAULT_LIMIT else None),
+        ("--format", raw.get("fmt") if raw.get("fmt") != "table" else None),
+        ("--after", cursor.encode()),
+    ])
 
 
 @app.command("list")
