@@ -16,12 +16,13 @@ def register(root: typer.Typer, name: str) -> None:
 @app.command("migrate")
 def migrate_cmd(ctx: typer.Context, fmt: str = FormatOpt):
     """Apply pending schema migrations (a no-op where the tables already exist)."""
-    from aibridge_cli import db, migrate
+    from aibridge_cli import db, migrate, optimize
 
     s = settings(ctx)
     with db.connect(s, read_only=False, autocommit=True) as conn:
         before = db.one(conn, "DeploymentTablesPresent")["present"] or []
         done = migrate.apply(conn)
+        unbuilt = [r["index"] for r in optimize.status(conn) if r["state"] != "valid"]
     if s.embedded:
         migrate.write_stamp()
     rows = [{"version": v, "status": "applied"} for v in done]
@@ -32,6 +33,10 @@ def migrate_cmd(ctx: typer.Context, fmt: str = FormatOpt):
             note("nothing to do: the schema is up to date")
         if before and done:
             note(f"existing tables kept as they were: {', '.join(before)}")
+    if unbuilt:
+        # Migrations build them only on a fresh database; see sql/schema/0003_aibridge_indexes.sql.
+        note(f"aibridge's own indexes not built: {', '.join(unbuilt)} (migrate never builds them on tables that "
+             "hold rows or on a Coder deployment's database); run 'aibridge db optimize' to build them concurrently")
     else:
         emit(rows, fmt, columns=["version", "status"])
 
