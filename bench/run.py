@@ -205,7 +205,7 @@ def cases(b: Bench, conn_info: dict) -> None:
 
 
 def SQL_SESSIONS_COUNT(c, q):
-    q("RaiseSessionsWorkMem")
+    q("TuneSessionsCount")
     q("CountAIBridgeSessions")
 
 

@@ -126,7 +126,7 @@ def count_cmd(
     times = _times(started_after, started_before)
     with read_db(ctx) as conn:
         filters = _filters(conn, times, initiator, provider, model, client, session_id)
-        db.run(conn, "RaiseSessionsWorkMem")
+        db.run(conn, "TuneSessionsCount")
         n = db.one(conn, "CountAIBridgeSessions", **filters)["count"]
     if fmt == "table":
         sys.stdout.write(f"{n}\n")  # a bare number: easy to read and to use in a script

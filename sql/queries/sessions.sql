@@ -215,12 +215,16 @@ FROM (
 ) per_user
 JOIN visible_users ON visible_users.id = per_user.initiator_id;
 
--- name: RaiseSessionsWorkMem :exec
--- For this transaction only, and never lower than the server's setting: a count's hash table
--- of (initiator, session) pairs (about 30 MB per million interceptions) then stays in memory
--- instead of spilling to disk in batches.
-SELECT set_config('work_mem', '64MB', true)
-WHERE pg_size_bytes(current_setting('work_mem')) < pg_size_bytes('64MB');
+-- name: TuneSessionsCount :exec
+-- For this transaction only. work_mem, never lower than the server's setting: the count's hash
+-- table of (initiator, session) pairs (about 30 MB per million interceptions) then stays in
+-- memory instead of spilling to disk in batches. parallel_tuple_cost: the planner expects each
+-- worker's partial count to hand back nearly every pair, so it keeps the scan on one core; but a
+-- session's interceptions lie close together in time and so in the table, each worker sees
+-- about its own share of the pairs, and two workers take the unfiltered count on 1,000,000
+-- interceptions from about 475 ms to 365 ms (filtered counts keep their index plans).
+SELECT set_config('work_mem', GREATEST(pg_size_bytes(current_setting('work_mem')), pg_size_bytes('64MB')) / 1024 || 'kB', true),
+       set_config('parallel_tuple_cost', LEAST(current_setting('parallel_tuple_cost')::float8, 0.02)::text, true);
 
 -- name: ListAIBridgeSessionInitiators :many
 -- Who has a session with this key (under the list's filters): resolves the reference's
