@@ -1,4 +1,4 @@
-"""One NDJSON line of `record import` to what the loader needs, child records already as COPY text.
+"""NDJSON lines of `record import` into a Batch: child records already as COPY text rows.
 
 Per type a fast path takes the usual well-formed line with plain type checks, precompiled
 regexes and `datetime.fromisoformat` (which rejects 2026-02-30), and formats the COPY
@@ -8,16 +8,9 @@ of records.py, which word the error, or normalise the record (non-canonical UUID
 times without an offset...); the normalised record then runs through the same fast path, so
 one piece of code formats every row.
 
-Items, per type (line numbers are the file's):
-  user              (line, checked record)
-  interception      a dict: id, initiator or initiator_id, started_at, ended_at, tool_call_id,
-                    thread_parent_id, thread_root_id, line, ended_text, and the COPY row's other
-                    columns (copy_mid, copy_tail, copy_session)
-  interception_end  (line, id, ended_at, ended text)
-  token_usage       (line, id, interception id, COPY row)
-  user_prompt       (line, id, interception id, COPY row)
-  tool_usage        (line, id, interception id, COPY row, tool call id, created_at)
-  model_thought     (line, interception id, COPY row, created_at, content)
+A line without a backslash needs no COPY escaping at all: JSON strings cannot hold a raw
+tab, newline or carriage return, and a decoded string holds a backslash only where the line
+spelled one as an escape. Such lines skip `esc`, which would only scan their strings.
 """
 
 from __future__ import annotations
@@ -33,12 +26,48 @@ from aibridge_cli.errors import BadInput
 from aibridge_cli.records import FieldError
 
 MAX_BIGINT = records.MAX_BIGINT
+ID_KINDS = ("token_usage", "user_prompt", "tool_usage")  # child records with an id of their own
 
 
 class LineError(BadInput):
     def __init__(self, line: int, message: str, hint: str | None = None):
         super().__init__(f"line {line}: {message}", hint=hint)
         self.line = line
+
+
+class Batch:
+    """The lines of one batch, per type, in line order (line numbers are the file's).
+
+    users      (line, checked record)
+    inters     (line, id, initiator or None, initiator id or None, started_at, ended_at,
+                ended_at's COPY text, tool call id, thread parent, thread root,
+                and the COPY row's columns that lineage and ends do not change:
+                provider..metadata, api key..client, client session)
+    ends       (line, id, ended_at, its COPY text)
+    rows/lines per ID_KINDS: COPY rows (each starts with "<id>\\t<interception id>\\t") and their lines
+    calls      (line, call id, created_at, interception id) of tool usages that carry a call id
+    thoughts   (line, interception id, COPY row, created_at, content)
+    refs       interception ids the child records name
+    """
+
+    __slots__ = ("users", "inters", "ends", "rows", "lines", "calls", "thoughts", "refs", "size")
+
+    def __init__(self):
+        self.users: list = []
+        self.inters: list = []
+        self.ends: list = []
+        self.rows: dict[str, list] = {k: [] for k in ID_KINDS}
+        self.lines: dict[str, list] = {k: [] for k in ID_KINDS}
+        self.calls: list = []
+        self.thoughts: list = []
+        self.refs: set = set()
+        self.size = 0
+
+    def count(self, kind: str) -> int:
+        if kind in self.rows:
+            return len(self.rows[kind])
+        return len({"user": self.users, "interception": self.inters, "interception_end": self.ends,
+                    "model_thought": self.thoughts}[kind])
 
 
 # ---- COPY text format --------------------------------------------------------------------
@@ -68,9 +97,22 @@ def json_text(d: dict) -> str:
     return esc(_dumps(d)) if d else "{}"
 
 
+def _meta(v, plain: bool) -> Optional[str]:
+    """COPY text of a metadata field, or None (not an object: the careful path words it)."""
+    if v is None:
+        return "{}"
+    if type(v) is dict:
+        if not v:
+            return "{}"
+        return _dumps(v) if plain else esc(_dumps(v))
+    return None
+
+
 # ---- checks ------------------------------------------------------------------------------
 
-_is_uuid = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").fullmatch
+_is_uuid = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
+_are_two_uuids = re.compile(r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}){2}").fullmatch
+_is_any_uuid = records._UUID.fullmatch  # any case: an initiator that is a user id, not a username
 # What PostgreSQL reads exactly as Python does: ASCII digits, an offset within its ±15:59.
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:[Zz]|[+-](?:0\d|1[0-5]):[0-5]\d)",
                      re.ASCII).fullmatch
@@ -101,7 +143,8 @@ def time_text(t: datetime) -> str:
 
 
 # ---- per type ----------------------------------------------------------------------------
-# Each fast function returns the item, or None: then the careful path checks the line.
+# Each fast method adds the line to the batch and returns True, or returns False having added
+# nothing: then the careful path checks the line.
 
 TOKEN_FIELDS, PROMPT_FIELDS, TOOL_FIELDS = records.TOKEN_FIELDS, records.PROMPT_FIELDS, records.TOOL_FIELDS
 THOUGHT_FIELDS, INTERCEPTION_FIELDS = records.THOUGHT_FIELDS, records.INTERCEPTION_FIELDS
@@ -109,175 +152,201 @@ THOUGHT_SOURCES = records.THOUGHT_SOURCES
 
 
 class Parser:
-    """Parses lines against one `now` (the default of every time)."""
+    """Parses lines against one `now` (the default of every time) into `batch`."""
 
     def __init__(self, now: datetime):
         self.now = (now, now.isoformat())
+        self.batch = Batch()
         self.fast: dict[str, Callable] = {
             "interception": self._interception, "interception_end": self._end, "token_usage": self._token,
             "user_prompt": self._prompt, "tool_usage": self._tool, "model_thought": self._thought,
         }
 
-    def _child_head(self, o: dict, fields: frozenset):
-        """(id, interception id, provider response id, metadata JSON, (created_at, text)), or None."""
+    def take(self) -> Batch:
+        """The batch so far; later lines go to a new one."""
+        batch, self.batch = self.batch, Batch()
+        return batch
+
+    def _child_head(self, o: dict, fields: frozenset, plain: bool):
+        """(id, interception id, provider response id, metadata, created_at (datetime, text)), or None."""
         if not fields.issuperset(o):
             return None
-        rid, iid, prid, meta = o.get("id"), o.get("interception_id"), o.get("provider_response_id", ""), o.get("metadata")
-        if not (type(rid) is str and _is_uuid(rid) and type(iid) is str and _is_uuid(iid) and type(prid) is str):
+        get = o.get
+        rid, iid, prid = get("id"), get("interception_id"), get("provider_response_id", "")
+        if not (type(rid) is str and type(iid) is str and type(prid) is str and _are_two_uuids(rid + iid)):
             return None
+        meta = _meta(get("metadata"), plain)
         if meta is None:
-            meta = "{}"
-        elif type(meta) is dict:
-            meta = json_text(meta)
-        else:
             return None
-        v = o.get("created_at")
+        v = get("created_at")
         created = self.now if v is None else when(v)
         if created is None:
             return None
-        return rid.lower(), iid.lower(), esc(prid), meta, created
+        return rid, iid, (prid if plain else esc(prid)), meta, created
 
-    def _token(self, o: dict, line: int):
-        head = self._child_head(o, TOKEN_FIELDS)
+    def _token(self, o: dict, line: int, plain: bool) -> bool:
+        head = self._child_head(o, TOKEN_FIELDS, plain)
         if head is None:
-            return None
+            return False
         it, ot = o.get("input_tokens", 0), o.get("output_tokens", 0)
         if not (type(it) is int and type(ot) is int and 0 <= it <= MAX_BIGINT and 0 <= ot <= MAX_BIGINT):
-            return None
+            return False
         rid, iid, prid, meta, created = head
-        return line, rid, iid, f"{rid}\t{iid}\t{prid}\t{it}\t{ot}\t{meta}\t{created[1]}\n"
+        b = self.batch
+        b.rows["token_usage"].append(f"{rid}\t{iid}\t{prid}\t{it}\t{ot}\t{meta}\t{created[1]}\n")
+        b.lines["token_usage"].append(line)
+        b.refs.add(iid)
+        return True
 
-    def _prompt(self, o: dict, line: int):
-        head = self._child_head(o, PROMPT_FIELDS)
+    def _prompt(self, o: dict, line: int, plain: bool) -> bool:
+        head = self._child_head(o, PROMPT_FIELDS, plain)
         prompt = o.get("prompt")
         if head is None or type(prompt) is not str:
-            return None
+            return False
         rid, iid, prid, meta, created = head
-        return line, rid, iid, f"{rid}\t{iid}\t{prid}\t{esc(prompt)}\t{meta}\t{created[1]}\n"
+        b = self.batch
+        b.rows["user_prompt"].append(
+            f"{rid}\t{iid}\t{prid}\t{prompt if plain else esc(prompt)}\t{meta}\t{created[1]}\n")
+        b.lines["user_prompt"].append(line)
+        b.refs.add(iid)
+        return True
 
-    def _tool(self, o: dict, line: int):
-        head = self._child_head(o, TOOL_FIELDS)
+    def _tool(self, o: dict, line: int, plain: bool) -> bool:
+        head = self._child_head(o, TOOL_FIELDS, plain)
         if head is None:
-            return None
-        tool, raw, call, server, error = (o.get("tool"), o.get("input"), o.get("tool_call_id"), o.get("server_url"),
-                                          o.get("invocation_error"))
-        injected = o.get("injected", False)
+            return False
+        get = o.get
+        tool, raw, call, server, error = (get("tool"), get("input"), get("tool_call_id"), get("server_url"),
+                                          get("invocation_error"))
+        injected = get("injected", False)
         if not (type(tool) is str and tool.strip() and type(injected) is bool
                 and (call is None or type(call) is str) and (server is None or type(server) is str)
                 and (error is None or type(error) is str)):
-            return None
+            return False
         if raw is None:
             raw = "{}"
         elif type(raw) is not str:  # arguments given as JSON itself: stored encoded, as the bridge does
             raw = encode_input(raw)
         rid, iid, prid, meta, created = head
-        row = (f"{rid}\t{iid}\t{prid}\t{opt(server)}\t{esc(tool)}\t{esc(raw)}\t{'t' if injected else 'f'}\t"
-               f"{opt(error)}\t{meta}\t{created[1]}\t{opt(call)}\n")
-        return line, rid, iid, row, call, created[0]
+        if plain:
+            row = (f"{rid}\t{iid}\t{prid}\t{NULL if server is None else server}\t{tool}\t{raw}\t"
+                   f"{'t' if injected else 'f'}\t{NULL if error is None else error}\t{meta}\t{created[1]}\t"
+                   f"{NULL if call is None else call}\n")
+        else:
+            row = (f"{rid}\t{iid}\t{prid}\t{opt(server)}\t{esc(tool)}\t{esc(raw)}\t{'t' if injected else 'f'}\t"
+                   f"{opt(error)}\t{meta}\t{created[1]}\t{opt(call)}\n")
+        b = self.batch
+        b.rows["tool_usage"].append(row)
+        b.lines["tool_usage"].append(line)
+        b.refs.add(iid)
+        if call is not None:
+            b.calls.append((line, call, created[0], iid))
+        return True
 
-    def _thought(self, o: dict, line: int):
+    def _thought(self, o: dict, line: int, plain: bool) -> bool:
         if not THOUGHT_FIELDS.issuperset(o):
-            return None
-        iid, content, meta, created = o.get("interception_id"), o.get("content"), o.get("metadata"), o.get("created_at")
+            return False
+        get = o.get
+        iid, content, meta, created = get("interception_id"), get("content"), get("metadata"), get("created_at")
         if not (type(iid) is str and _is_uuid(iid) and type(content) is str and created is not None):
-            return None
+            return False
         if meta is None:
             meta = {}
         elif type(meta) is not dict:
-            return None
-        source = o.get("source")
+            return False
+        source = get("source")
         if source is not None:
             if type(source) is not str or source not in THOUGHT_SOURCES:
-                return None
+                return False
             meta = {**meta, "source": source}
         created = when(created)
         if created is None:
-            return None
-        iid = iid.lower()
-        return line, iid, f"{iid}\t{esc(content)}\t{json_text(meta)}\t{created[1]}\n", created[0], content
+            return False
+        b = self.batch
+        b.thoughts.append((line, iid, f"{iid}\t{content if plain else esc(content)}\t{_meta(meta, plain)}\t"
+                                      f"{created[1]}\n", created[0], content))
+        b.refs.add(iid)
+        return True
 
-    def _end(self, o: dict, line: int):
+    def _end(self, o: dict, line: int, plain: bool) -> bool:
         if not records.END_FIELDS.issuperset(o):
-            return None
+            return False
         iid, v = o.get("id"), o.get("ended_at")
         ended = self.now if v is None else when(v)
         if ended is None or type(iid) is not str or not _is_uuid(iid):
-            return None
-        return line, iid.lower(), ended[0], ended[1]
+            return False
+        self.batch.ends.append((line, iid, ended[0], ended[1]))
+        return True
 
-    def _interception(self, o: dict, line: int):
+    def _interception(self, o: dict, line: int, plain: bool) -> bool:
         if not INTERCEPTION_FIELDS.issuperset(o) or "initiator_id" in o:
-            return None
+            return False
         get = o.get
         iid, initiator, provider, model = get("id"), get("initiator"), get("provider"), get("model")
         if not (type(iid) is str and _is_uuid(iid) and type(initiator) is str and initiator.strip()
                 and type(provider) is str and provider.strip() and type(model) is str and model.strip()):
-            return None
+            return False
         if get("thread_parent_id") is not None or get("thread_root_id") is not None:
-            return None
-        call, session, key, client, meta = (get("tool_call_id"), get("client_session_id"), get("api_key_id"),
-                                            get("client"), get("metadata"))
+            return False
+        call, session, key, client = get("tool_call_id"), get("client_session_id"), get("api_key_id"), get("client")
         if not ((call is None or type(call) is str) and (key is None or type(key) is str)
                 and (session is None or (type(session) is str and len(session) <= 256))):
-            return None
+            return False
         if client is None:
             client = "Unknown"
         elif not (type(client) is str and client.strip() and len(client) <= 64):
-            return None
+            return False
+        meta = _meta(get("metadata"), plain)
         if meta is None:
-            meta = {}
-        elif type(meta) is not dict:
-            return None
+            return False
         v = get("started_at")
         started = self.now if v is None else when(v)
         if started is None:
-            return None
+            return False
         v = get("ended_at")
         if v is None:
             ended = None
         else:
             ended = when(v)
             if ended is None or ended[0] < started[0]:
-                return None
+                return False
         initiator_id = None
-        if _is_uuid(initiator):
+        if _is_any_uuid(initiator):
             initiator_id, initiator = initiator.lower(), None
-        return {
-            "id": iid.lower(), "initiator": initiator, "initiator_id": initiator_id, "started_at": started[0],
-            "ended_at": None if ended is None else ended[0], "tool_call_id": call, "thread_parent_id": None,
-            "thread_root_id": None, "line": line, "ended_text": NULL if ended is None else ended[1],
-            # The COPY row's columns that lineage and ends do not change.
-            "copy_mid": f"{esc(provider)}\t{esc(model)}\t{started[1]}\t{json_text(meta)}",
-            "copy_tail": f"{opt(key)}\t{esc(client)}", "copy_session": opt(session),
-        }
+        if not plain:
+            provider, model, client = esc(provider), esc(model), esc(client)
+            key, session = (key if key is None else esc(key)), (session if session is None else esc(session))
+        self.batch.inters.append((
+            line, iid, initiator, initiator_id, started[0], None if ended is None else ended[0],
+            NULL if ended is None else ended[1], call, None, None,
+            f"{provider}\t{model}\t{started[1]}\t{meta}", f"{NULL if key is None else key}\t{client}",
+            NULL if session is None else session))
+        return True
 
     # ---- the careful path ------------------------------------------------------------------
 
-    def careful(self, kind: str, o: dict, line: int):
-        """Check the line with the shared checkers (which word the error); format what they return."""
+    def careful(self, kind: str, o: dict, line: int) -> None:
+        """Check the line with the shared checkers (which word the error); add what they return."""
         rec = records.CHECKERS[kind](o, self.now[0])
+        b = self.batch
         if kind == "user":
-            return line, rec
-        if kind == "interception":
+            b.users.append((line, rec))
+        elif kind == "interception":
             started = self.now[1] if o.get("started_at") is None else time_text(rec["started_at"])
-            return {
-                "id": rec["id"], "initiator": rec["initiator"], "initiator_id": rec["initiator_id"],
-                "started_at": rec["started_at"], "ended_at": rec["ended_at"], "tool_call_id": rec["tool_call_id"],
-                "thread_parent_id": rec["thread_parent_id"], "thread_root_id": rec["thread_root_id"], "line": line,
-                "ended_text": NULL if rec["ended_at"] is None else time_text(rec["ended_at"]),
-                "copy_mid": f"{esc(rec['provider'])}\t{esc(rec['model'])}\t{started}\t{json_text(rec['metadata'])}",
-                "copy_tail": f"{opt(rec['api_key_id'])}\t{esc(rec['client'])}",
-                "copy_session": opt(rec["client_session_id"]),
-            }
-        if kind == "interception_end":
-            return line, rec["id"], rec["ended_at"], time_text(rec["ended_at"])
-        item = self.fast[kind](rec, line)  # the normalised record takes the fast path
-        if item is None:  # pragma: no cover - a checker let through what the fast path refuses
-            raise AssertionError(f"line {line}: {kind} checked but not formatted")
-        return item
+            ended = rec["ended_at"]
+            b.inters.append((
+                line, rec["id"], rec["initiator"], rec["initiator_id"], rec["started_at"], ended,
+                NULL if ended is None else time_text(ended), rec["tool_call_id"],
+                rec["thread_parent_id"], rec["thread_root_id"],
+                f"{esc(rec['provider'])}\t{esc(rec['model'])}\t{started}\t{json_text(rec['metadata'])}",
+                f"{opt(rec['api_key_id'])}\t{esc(rec['client'])}", opt(rec["client_session_id"])))
+        elif kind == "interception_end":
+            b.ends.append((line, rec["id"], rec["ended_at"], time_text(rec["ended_at"])))
+        elif not self.fast[kind](rec, line, False):  # the normalised record takes the fast path
+            raise AssertionError(f"line {line}: {kind} checked but not formatted")  # pragma: no cover
 
-    def parse(self, raw: bytes | str, lineno: int):
-        """One line to (type, item). Raises LineError."""
+    def parse(self, raw: bytes | str, lineno: int) -> None:
+        """Add one line to the batch. Raises LineError."""
         try:
             text = raw.decode() if type(raw) is bytes else raw
             try:
@@ -297,14 +366,13 @@ class Parser:
         if fast is None and kind != "user":
             what = "missing field 'type'" if kind is None else f"unknown type {kind!r}"
             raise LineError(lineno, what, hint=f"type is one of {', '.join(records.TYPES)}")
-        if "\\u" in text:
+        plain = "\\" not in text
+        if not plain and "\\u" in text:
             _check_escapes(obj, lineno)
-        if fast is not None:
-            item = fast(obj, lineno)
-            if item is not None:
-                return kind, item
+        if fast is not None and fast(obj, lineno, plain):
+            return
         try:
-            return kind, self.careful(kind, obj, lineno)
+            self.careful(kind, obj, lineno)
         except FieldError as e:
             raise LineError(lineno, f"{kind}: {e.message}") from None
 

@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Optional
 from aibridge_cli import bulk, db
 from aibridge_cli.bulk import COPY_COLUMNS
 from aibridge_cli.errors import AibridgeError, BadInput
-from aibridge_cli.import_lines import NULL, LineError, Parser, esc
+from aibridge_cli.import_lines import ID_KINDS, NULL, Batch, LineError, Parser, esc
 
 BATCH_LINES = 20_000
 ORDER = ("user", "interception", "interception_end", "token_usage", "user_prompt", "tool_usage", "model_thought")
@@ -53,7 +53,6 @@ def _ids(values) -> str:
     return ",".join(values)
 
 
-CHILDREN = ("token_usage", "user_prompt", "tool_usage", "model_thought")
 STORED_ID_QUERIES = {"token_usage": "ImportStoredTokenUsageIDs", "user_prompt": "ImportStoredUserPromptIDs",
                      "tool_usage": "ImportStoredToolUsageIDs"}
 
@@ -84,22 +83,22 @@ class Loader:
             if bulk.columns(table) != cols:
                 raise AibridgeError(f"internal: COPY column order of {table} changed in bulk.sql")
 
-    def load(self, by_type: dict[str, list]) -> None:
-        """Load one batch: per type, the items of import_lines in line order."""
+    def load(self, batch: Batch) -> None:
+        """Load one batch of import_lines."""
         from psycopg import errors as pgerrors
 
-        self._users(by_type["user"])
+        self._users(batch.users)
         with db.translate_errors():
             try:
                 with self.conn.transaction():
-                    done = self._rest(by_type, self.careful)
+                    done = self._rest(batch, self.careful)
             except pgerrors.UniqueViolation as e:
                 if self.careful:
                     raise AibridgeError(f"another writer stored the same records meanwhile: {str(e).splitlines()[0]}",
                                         hint="import the file again: records already stored are skipped") from None
                 self.careful = True
                 with self.conn.transaction():
-                    done = self._rest(by_type, True)
+                    done = self._rest(batch, True)
         roots, created, thoughts, orphans, written = done
         self.roots.update(roots)
         self.created.update(created)
@@ -107,7 +106,7 @@ class Loader:
         for iid, line in orphans.items():
             self.orphans.setdefault(iid, line)
         for t in ORDER:
-            self.stats.lines[t] += len(by_type[t])
+            self.stats.lines[t] += batch.count(t)
             self.stats.written[t] += written.get(t, 0)
 
     def _users(self, users: list) -> None:
@@ -148,25 +147,25 @@ class Loader:
                 _copy(self.conn, "users", out, out_lines)
             self.stats.written["user"] += len(out)
 
-    def _rest(self, by_type: dict, careful: bool):
+    def _rest(self, batch: Batch, careful: bool):
         conn = self.conn
-        inters, ends = by_type["interception"], by_type["interception_end"]
+        inters, ends = batch.inters, batch.ends
         roots = self.roots
-        batch_ids = {r["id"] for r in inters}
+        batch_ids = {r[1] for r in inters}
 
         # What the database holds that this batch depends on, in a few round trips.
         self._resolve_initiators(inters)
         db_calls = {}
-        wanted = {r["tool_call_id"] for r in inters if r["tool_call_id"] is not None}
+        wanted = {r[7] for r in inters if r[7] is not None}
         if wanted:
             for row in db.many(conn, "ImportNewestToolCalls", tool_call_ids=list(wanted)):
                 db_calls[row["tool_call_id"]] = (row["created_at"], str(row["interception_id"]))
         batch_calls: dict[str, list] = {}  # call id -> [(line, created_at, interception id)] of this batch
         if wanted:
-            for line, _, iid, _, call, created in by_type["tool_usage"]:
+            for line, call, created, iid in batch.calls:
                 if call in wanted:
                     batch_calls.setdefault(call, []).append((line, created, iid))
-        parents = {r["thread_parent_id"] for r in inters if r["thread_parent_id"]}
+        parents = {r[8] for r in inters if r[8]}
         parents.update(iid for _, iid in db_calls.values())
         parents.update(c[2] for found in batch_calls.values() for c in found)
         ask = {i for i in parents if i not in roots and i not in batch_ids}
@@ -180,9 +179,9 @@ class Loader:
 
         # Interceptions in line order: lineage looks back only.
         new_roots: dict[str, Optional[str]] = {}
-        new_inters: dict[str, dict] = {}
+        new_inters: dict[str, list] = {}
         for r in inters:
-            iid = r["id"]
+            iid = r[1]
             if iid in roots or iid in new_roots:
                 continue
             if iid in stored:  # careful mode: already stored
@@ -190,15 +189,15 @@ class Loader:
                 new_roots[iid] = None if root == iid else root
                 continue
             uid, parent, root = self._lineage(r, stored, batch_calls, db_calls, new_roots)
-            new_inters[iid] = [r, uid, parent, root, r["ended_at"], r["ended_text"]]
+            new_inters[iid] = [r, uid, parent, root, r[5], r[6]]
             new_roots[iid] = root
         written = {t: 0 for t in ORDER}
         db_ends: dict[str, datetime] = {}
         for line, iid, ended, ended_text in ends:
             new = new_inters.get(iid)
-            if new is not None and new[0]["line"] < line:
+            if new is not None and new[0][0] < line:
                 if new[4] is None:
-                    if ended < new[0]["started_at"]:
+                    if ended < new[0][4]:
                         raise LineError(line, "interception_end: ended_at is before the interception's started_at")
                     new[4], new[5] = ended, ended_text
                     written["interception_end"] += 1
@@ -213,39 +212,35 @@ class Loader:
 
         # Child records come formatted; careful batches drop those already stored or repeated.
         out, out_lines = {}, {}
-        for kind in ("token_usage", "user_prompt", "tool_usage"):
-            items = by_type[kind]
-            if careful and items:
-                skip = {str(row["id"]) for row in db.many(conn, STORED_ID_QUERIES[kind],
-                                                          ids=_ids(item[1] for item in items))}
-                kept = []
-                for item in items:
-                    rid = item[1]
+        for kind in ID_KINDS:
+            rows, lines = batch.rows[kind], batch.lines[kind]
+            if careful and rows:
+                skip = {row["id"] for row in db.many(conn, STORED_ID_QUERIES[kind], ids=_ids(r[:36] for r in rows))}
+                kept, kept_lines = [], []
+                for row, line in zip(rows, lines):
+                    rid = row[:36]
                     if rid not in skip:
                         skip.add(rid)
-                        kept.append(item)
-                items = kept
-            out[kind] = [item[3] for item in items]
-            out_lines[kind] = [item[0] for item in items]
-        out["model_thought"], out_lines["model_thought"] = self._thoughts(by_type["model_thought"], new_inters)
+                        kept.append(row)
+                        kept_lines.append(line)
+                rows, lines = kept, kept_lines
+            out[kind], out_lines[kind] = rows, lines
+        out["model_thought"], out_lines["model_thought"] = self._thoughts(batch.thoughts, new_inters)
 
         # Children may name an interception of a later line; remember the ones not seen yet.
         new_orphans: dict[str, int] = {}
-        refs = {item[2] for kind in ("token_usage", "user_prompt", "tool_usage") for item in by_type[kind]}
-        refs.update(item[1] for item in by_type["model_thought"])
-        unknown = refs.difference(roots, new_roots, self.orphans)
+        unknown = batch.refs.difference(roots, new_roots, self.orphans)
         if unknown:
-            for kind in CHILDREN:
-                at = 1 if kind == "model_thought" else 2
-                for item in by_type[kind]:
-                    iid = item[at]
-                    if iid in unknown and (iid not in new_orphans or item[0] < new_orphans[iid]):
-                        new_orphans[iid] = item[0]
+            named = [(line, row[37:73]) for kind in ID_KINDS for row, line in zip(batch.rows[kind], batch.lines[kind])]
+            named += [(item[0], item[1]) for item in batch.thoughts]
+            for line, iid in named:
+                if iid in unknown and (iid not in new_orphans or line < new_orphans[iid]):
+                    new_orphans[iid] = line
 
         _copy(conn, "aibridge_interceptions", [
-            f"{r['id']}\t{uid}\t{r['copy_mid']}\t{ended}\t{r['copy_tail']}\t{parent or NULL}\t{root or NULL}\t"
-            f"{r['copy_session']}\n" for r, uid, parent, root, _, ended in new_inters.values()],
-            [new[0]["line"] for new in new_inters.values()])
+            f"{r[1]}\t{uid}\t{r[10]}\t{ended}\t{r[11]}\t{parent or NULL}\t{root or NULL}\t{r[12]}\n"
+            for r, uid, parent, root, _, ended in new_inters.values()],
+            [new[0][0] for new in new_inters.values()])
         written["interception"] = len(new_inters)
         for kind, table in (("token_usage", "aibridge_token_usages"), ("user_prompt", "aibridge_user_prompts"),
                             ("tool_usage", "aibridge_tool_usages"), ("model_thought", "aibridge_model_thoughts")):
@@ -256,7 +251,7 @@ class Loader:
                                                   ended_ats=list(db_ends.values()))
         return new_roots, set(new_inters), self._new_thoughts, new_orphans, written
 
-    def _thoughts(self, items: list, new_inters: dict) -> list:
+    def _thoughts(self, items: list, new_inters: dict) -> tuple:
         """Thoughts have no id: one is a duplicate when the same interception, time and content
         was written by this import or is already stored."""
         self._new_thoughts = new = set()
@@ -283,17 +278,17 @@ class Loader:
 
     def _lineage(self, r, stored, batch_calls, db_calls, new_roots) -> tuple:
         """(initiator id, thread parent, thread root) of an interception to write."""
-        line = r["line"]
-        initiator = r["initiator_id"] or r["initiator"]
-        uid = self.user_by_name.get(initiator) if r["initiator"] else (initiator if initiator in self.user_ids else None)
+        line, name, initiator_id = r[0], r[2], r[3]
+        initiator = initiator_id or name
+        uid = self.user_by_name.get(initiator) if name else (initiator if initiator in self.user_ids else None)
         if uid is None:
             uid = self.initiators.get(initiator)
         if uid is None:
             raise LineError(line, f"interception: unknown initiator {initiator!r}",
                             hint="add the user first: a \"user\" line earlier in the file, or 'aibridge users add'")
         roots = self.roots
-        parent, root = r["thread_parent_id"], r["thread_root_id"]
-        cid = r["tool_call_id"]
+        parent, root = r[8], r[9]
+        cid = r[7]
         if cid is not None:
             # The newest tool usage with this call id on an earlier line, or stored (ties: the file's, later line).
             chosen = db_calls.get(cid)
@@ -317,12 +312,14 @@ class Loader:
 
     def _resolve_initiators(self, inters: list) -> None:
         names, ids = set(), set()
+        by_name, initiators, user_ids = self.user_by_name, self.initiators, self.user_ids
         for r in inters:
-            if r["initiator"] is not None:
-                if r["initiator"] not in self.user_by_name and r["initiator"] not in self.initiators:
-                    names.add(r["initiator"])
-            elif r["initiator_id"] not in self.user_ids and r["initiator_id"] not in self.initiators:
-                ids.add(r["initiator_id"])
+            name = r[2]
+            if name is not None:
+                if name not in by_name and name not in initiators:
+                    names.add(name)
+            elif r[3] not in user_ids and r[3] not in initiators:
+                ids.add(r[3])
         if not names and not ids:
             return
         for k in names | ids:
@@ -412,24 +409,20 @@ class _Worker:
             raise self.error
 
 
-def _new_batch() -> dict[str, list]:
-    return {t: [] for t in ORDER}
-
-
 def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Callable[[int], None]] = None) -> Stats:
     """Check and load every line, in one transaction (the caller's); on bad input raise for
     the first bad line, counting the others."""
     db.run(conn, "ImportPrepareSession")
     loader = Loader(conn, now)
-    parse = Parser(now).parse
+    parser = Parser(now)
+    parse, take = parser.parse, parser.take
     worker = _Worker(loader.load)
     first: Optional[LineError] = None
     bad = 0
     gc_enabled = gc.isenabled()
-    gc.disable()  # millions of small acyclic dicts: the cyclic collector would only rescan them
+    gc.disable()  # millions of small acyclic objects: the cyclic collector would only rescan them
     try:
-        batch, size = _new_batch(), 0
-        consumed = 0
+        size = consumed = 0
         for lineno, raw in enumerate(lines, start=1):
             if on_progress is not None:
                 consumed += len(raw)
@@ -439,23 +432,22 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
             if raw.isspace() or not raw:
                 continue
             try:
-                kind, item = parse(raw, lineno)
+                parse(raw, lineno)
             except LineError as e:
                 bad += 1
                 if first is None:
                     first = e
-                    batch = _new_batch()
                 continue
-            if first is None:
-                batch[kind].append(item)
-                size += 1
-                if size >= BATCH_LINES:
-                    worker.submit(batch)
-                    batch, size = _new_batch(), 0
+            size += 1
+            if size >= BATCH_LINES:
+                batch = take()
+                if first is None:
+                    worker.submit(batch)  # after a bad line, batches are only counted
+                size = 0
         if on_progress is not None:
             on_progress(consumed)
         if first is None and size:
-            worker.submit(batch)
+            worker.submit(take())
     finally:
         try:
             worker.close()
