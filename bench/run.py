@@ -27,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from aibridge_cli.commands.telemetry import summary_query  # noqa: E402  the command's own choice
+
 
 def timed(fn, repeat: int) -> list[float]:
     out = []
@@ -212,7 +214,7 @@ def SQL_SESSIONS_COUNT(c, q):
 def sql_telemetry(since, until):
     def run(c, q):
         q("SetTelemetryWorkMem", work_mem="32MB")
-        q("SummarizeAIBridgeInterceptionsTelemetry", ended_at_after=since, ended_at_before=until, tz="UTC")
+        q(summary_query(c, since, until), ended_at_after=since, ended_at_before=until, tz="UTC")
     return run
 
 

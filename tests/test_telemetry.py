@@ -87,8 +87,13 @@ def expected_summary(data, after, before, *, with_columns=False, keep=lambda i: 
     return out
 
 
-def summary_rows(conn, after, before, **params):
-    rows = db.many(conn, "SummarizeAIBridgeInterceptionsTelemetry", ended_at_after=after, ended_at_before=before, **params)
+# The two shapes of the one-pass summary (the command picks one by the window's estimated size);
+# every agreement test below holds for both.
+SHAPES = ("SummarizeAIBridgeInterceptionsTelemetry", "SummarizeAIBridgeInterceptionsTelemetryFewInterceptions")
+
+
+def summary_rows(conn, after, before, shape=SHAPES[0], **params):
+    rows = db.many(conn, shape, ended_at_after=after, ended_at_before=before, **params)
     return {(r["provider"], r["model"], r["client"]): {c: r[c] for c in STAT_COLUMNS} for r in rows}
 
 
@@ -208,9 +213,10 @@ def test_known_groups_match_hand_checked_values(conn, known):
                         ("openai", "gpt-5", "Codex"), ("anthropic", "claude-opus-4", "Cursor")}
 
 
-def test_every_statistic_matches_python_and_the_per_group_queries(conn, known):
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_statistic_matches_python_and_the_per_group_queries(conn, known, shape):
     want = expected_summary(known, W0, W1)
-    assert summary_rows(conn, W0, W1) == want
+    assert summary_rows(conn, W0, W1, shape) == want
     assert per_group_rows(conn, W0, W1) == want
 
 
@@ -448,34 +454,36 @@ def random_data(conn, seed, *, with_columns=False, n=400):
     return data
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("seed, with_columns", [(1, False), (2, False), (3, True), (4, True)])
-def test_one_pass_agrees_with_per_group_queries_on_random_data(conn, seed, with_columns):
+def test_one_pass_agrees_with_per_group_queries_on_random_data(conn, seed, with_columns, shape):
     data = random_data(conn, seed, with_columns=with_columns)
     windows = [(W0, W1), (W0 + timedelta(hours=3), W0 + timedelta(hours=4)), (W0 - timedelta(days=9), W1 + timedelta(days=9))]
     for after, before in windows:
-        one_pass = summary_rows(conn, after, before)
+        one_pass = summary_rows(conn, after, before, shape)
         assert one_pass == per_group_rows(conn, after, before)
         assert one_pass == expected_summary(data, after, before, with_columns=with_columns)
         assert one_pass, "the random data should fill every window"
 
 
 @pytest.mark.skipif(not REFERENCE.exists(), reason="the reference query file is not beside the project")
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("seed", [5, 6])
-def test_one_pass_agrees_with_the_reference_sql_itself(conn, seed):
+def test_one_pass_agrees_with_the_reference_sql_itself(conn, seed, shape):
     """The reference's own queries, read at run time from the spec (never copied here)."""
     from aibridge_cli.sqlfile import parse_file
 
     ref = {q.name: q for q in parse_file(REFERENCE)}
     random_data(conn, seed)
     for after, before in ((W0, W1), (W0 + timedelta(hours=5), W0 + timedelta(hours=7))):
-        assert summary_rows(conn, after, before) == per_group_rows(conn, after, before, queries_by_name=ref)
+        assert summary_rows(conn, after, before, shape) == per_group_rows(conn, after, before, queries_by_name=ref)
 
 
-def test_by_bucket_rows_add_up_to_the_ungrouped_counts(conn):
+@pytest.mark.parametrize("shape", SHAPES)
+def test_by_bucket_rows_add_up_to_the_ungrouped_counts(conn, shape):
     data = random_data(conn, 7)
     flat = summary_rows(conn, W0, W1)
-    rows = db.many(conn, "SummarizeAIBridgeInterceptionsTelemetry", ended_at_after=W0, ended_at_before=W1,
-                   bucket="hour", tz="UTC")
+    rows = db.many(conn, shape, ended_at_after=W0, ended_at_before=W1, bucket="hour", tz="UTC")
     additive = [c for c in STAT_COLUMNS if "millis" not in c and c != "unique_initiator_count"]
     sums = defaultdict(lambda: defaultdict(int))
     for r in rows:
@@ -501,7 +509,8 @@ def test_as_a_member_summarizes_only_their_own_interceptions(cli, conn, known):
         assert got == expected_summary(known, W0, W1, keep=keep), who
 
 
-def test_unique_initiators_count_each_user_once_per_group_and_bucket(conn):
+@pytest.mark.parametrize("shape", SHAPES)
+def test_unique_initiators_count_each_user_once_per_group_and_bucket(conn, shape):
     """Users with many interceptions, spread over two groups and several hours, count once in each."""
     rng = random.Random(11)
     users = [add_user(conn, f"u{n}")["id"] for n in range(5)]
@@ -512,13 +521,41 @@ def test_unique_initiators_count_each_user_once_per_group_and_bucket(conn):
         end = start + timedelta(seconds=rng.randrange(1, 90))
         add_interception(conn, who, model=model, started_at=start, ended_at=end)
         made.append((model, end.replace(minute=0, second=0, microsecond=0), who))
-    flat = db.many(conn, "SummarizeAIBridgeInterceptionsTelemetry", ended_at_after=W0, ended_at_before=W1)
+    flat = db.many(conn, shape, ended_at_after=W0, ended_at_before=W1)
     assert {r["model"]: r["unique_initiator_count"] for r in flat} == {
         m: len({w for mm, _, w in made if mm == m}) for m in ("m-a", "m-b")}
-    hourly = db.many(conn, "SummarizeAIBridgeInterceptionsTelemetry", ended_at_after=W0, ended_at_before=W1,
-                     bucket="hour", tz="UTC")
+    hourly = db.many(conn, shape, ended_at_after=W0, ended_at_before=W1, bucket="hour", tz="UTC")
     expected = defaultdict(set)
     for model, hour, who in made:
         expected[(model, hour)].add(who)
     assert {(r["model"], r["bucket"]): r["unique_initiator_count"] for r in hourly} == {
         k: len(v) for k, v in expected.items()}
+
+
+# ---------------------------------------------------------------- which shape runs
+
+def test_the_window_estimate_picks_the_shape(conn):
+    from aibridge_cli.commands.telemetry import FEW_INTERCEPTIONS, summary_query
+
+    users = [add_user(conn, f"e{n}")["id"] for n in range(3)]
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO aibridge_interceptions (id, initiator_id, provider, model, started_at, ended_at) "
+                        "VALUES (%s, %s, 'openai', 'gpt-5', %s, %s)",
+                        [(uuid.uuid4(), users[n % 3], W0 + timedelta(seconds=n), W0 + timedelta(seconds=n + 1))
+                         for n in range(FEW_INTERCEPTIONS + 5000)])
+    conn.execute("ANALYZE aibridge_interceptions")
+    # Nearly every row ended in the first window, about a tenth of them in the second.
+    assert summary_query(conn, W0, W1) == SHAPES[0]
+    tenth = W0 + timedelta(seconds=(FEW_INTERCEPTIONS + 5000) // 10)
+    assert summary_query(conn, W0, tenth) == SHAPES[1]
+    assert summary_query(conn, W1, W1 + timedelta(days=1)) == SHAPES[1]
+
+
+def test_the_command_answers_the_same_with_either_shape(cli, known, monkeypatch):
+    from aibridge_cli.commands import telemetry
+
+    few = cli("telemetry", "summary", *WINDOW, "-f", "json", "--by", "hour")
+    monkeypatch.setattr(telemetry, "FEW_INTERCEPTIONS", -1)  # every window counts as large
+    many = cli("telemetry", "summary", *WINDOW, "-f", "json", "--by", "hour")
+    assert few.exit_code == many.exit_code == 0, few.stderr + many.stderr
+    assert json.loads(few.stdout) == json.loads(many.stdout) and json.loads(few.stdout)

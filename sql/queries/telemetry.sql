@@ -222,6 +222,132 @@ CROSS JOIN LATERAL (
 ) AS summary
 ORDER BY summary.bucket, summary.provider, summary.model, summary.client;
 
+-- name: SummarizeAIBridgeInterceptionsTelemetryFewInterceptions :many
+-- The same rows as SummarizeAIBridgeInterceptionsTelemetry, shaped for a window of few
+-- interceptions: it reads the window once, and finds each interception's token, prompt and tool
+-- rows through their interception_id indexes, where the other shape reads the window twice
+-- (without an index on ended_at, each read is the whole table). Chosen by the caller from
+-- EstimateTelemetryWindowRows: the index probes cost about 15 µs per interception, so past some
+-- tens of thousands the other shape's hashing wins.
+SELECT summary.*
+FROM (SELECT NULL::bigint AS cache_read_input_tokens, NULL::bigint AS cache_write_input_tokens) AS absent_columns
+CROSS JOIN LATERAL (
+    WITH win AS NOT MATERIALIZED (
+        SELECT
+            aibridge_interceptions.id,
+            aibridge_interceptions.initiator_id,
+            -- "C" only for grouping: equality is the same under every deterministic collation,
+            -- and byte comparison is cheaper than the database's locale.
+            aibridge_interceptions.provider COLLATE "C" AS provider,
+            aibridge_interceptions.model COLLATE "C" AS model,
+            COALESCE(aibridge_interceptions.client, 'Unknown')::text COLLATE "C" AS client,
+            -- Not NULL when ungrouped, so the group key joins by plain equality.
+            CASE @bucket::text
+                WHEN 'day' THEN date_trunc('day', aibridge_interceptions.ended_at, @tz::text)
+                WHEN 'hour' THEN date_trunc('hour', aibridge_interceptions.ended_at, @tz::text)
+                ELSE '-infinity'::timestamptz
+            END AS bucket,
+            -- The same float8 the reference's percentile_cont(numeric) receives.
+            EXTRACT(EPOCH FROM aibridge_interceptions.ended_at - aibridge_interceptions.started_at)::float8 AS seconds
+        FROM aibridge_interceptions
+        WHERE aibridge_interceptions.ended_at >= @ended_at_after::timestamptz
+            AND aibridge_interceptions.ended_at < @ended_at_before::timestamptz
+            AND CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
+            AND CASE WHEN @model::text != '' THEN aibridge_interceptions.model = @model::text ELSE true END
+            AND CASE WHEN @client::text != '' THEN COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text ELSE true END
+            AND CASE
+                WHEN @initiator_id::uuid != '00000000-0000-0000-0000-000000000000'::uuid
+                THEN aibridge_interceptions.initiator_id = @initiator_id::uuid
+                ELSE true
+            END
+            -- @authorize_filter
+    ),
+    per_group AS (
+        SELECT win.provider, win.model, win.client, win.bucket,
+            count(*) AS n,
+            array_agg(win.initiator_id) AS initiators,
+            array_agg(win.seconds) AS seconds,
+            sum(tokens.rows_) AS token_rows,
+            sum(tokens.input_) AS input_,
+            sum(tokens.output_) AS output_,
+            sum(tokens.cached_read) AS cached_read,
+            sum(tokens.cached_written) AS cached_written,
+            sum(prompts.n) AS prompt_rows,
+            sum(tools.injected) AS injected,
+            sum(tools.non_injected) AS non_injected,
+            sum(tools.injected_errors) AS injected_errors
+        FROM win
+        CROSS JOIN LATERAL (
+            -- Cached tokens: the column when above zero, else the metadata keys (see the top).
+            SELECT count(*) AS rows_, sum(tu.input_tokens) AS input_, sum(tu.output_tokens) AS output_,
+                sum(CASE WHEN tu.cache_read_column > 0 THEN tu.cache_read_column
+                         ELSE COALESCE((tu.metadata ->> 'cache_read_input')::bigint, 0)
+                            + COALESCE((tu.metadata ->> 'prompt_cached')::bigint, 0)
+                    END) AS cached_read,
+                sum(CASE WHEN tu.cache_write_column > 0 THEN tu.cache_write_column
+                         ELSE COALESCE((tu.metadata ->> 'cache_creation_input')::bigint, 0)
+                    END) AS cached_written
+            FROM (
+                SELECT aibridge_token_usages.input_tokens, aibridge_token_usages.output_tokens, aibridge_token_usages.metadata,
+                    cache_read_input_tokens::bigint AS cache_read_column,
+                    cache_write_input_tokens::bigint AS cache_write_column
+                FROM aibridge_token_usages
+                WHERE aibridge_token_usages.interception_id = win.id
+            ) AS tu
+        ) AS tokens
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS n FROM aibridge_user_prompts WHERE aibridge_user_prompts.interception_id = win.id
+        ) AS prompts
+        CROSS JOIN LATERAL (
+            SELECT
+                count(*) FILTER (WHERE tl.injected) AS injected,
+                count(*) FILTER (WHERE NOT tl.injected) AS non_injected,
+                count(*) FILTER (WHERE tl.injected AND tl.invocation_error IS NOT NULL) AS injected_errors
+            FROM aibridge_tool_usages tl
+            WHERE tl.interception_id = win.id
+        ) AS tools
+        GROUP BY win.provider, win.model, win.client, win.bucket
+    )
+    SELECT
+        per_group.provider::text AS provider,
+        per_group.model::text AS model,
+        per_group.client::text AS client,
+        NULLIF(per_group.bucket, '-infinity'::timestamptz) AS bucket,
+        per_group.n::bigint AS interception_count,
+        (pct.p[1] * 1000)::bigint AS interception_duration_p50_millis,
+        (pct.p[2] * 1000)::bigint AS interception_duration_p90_millis,
+        (pct.p[3] * 1000)::bigint AS interception_duration_p95_millis,
+        (pct.p[4] * 1000)::bigint AS interception_duration_p99_millis,
+        initiators.n::bigint AS unique_initiator_count,
+        per_group.prompt_rows::bigint AS user_prompts_count,
+        per_group.token_rows::bigint AS token_usages_count,
+        COALESCE(per_group.input_, 0)::bigint AS token_count_input,
+        COALESCE(per_group.output_, 0)::bigint AS token_count_output,
+        COALESCE(per_group.cached_read, 0)::bigint AS token_count_cached_read,
+        COALESCE(per_group.cached_written, 0)::bigint AS token_count_cached_written,
+        per_group.injected::bigint AS tool_calls_count_injected,
+        per_group.non_injected::bigint AS tool_calls_count_non_injected,
+        per_group.injected_errors::bigint AS injected_tool_call_error_count
+    FROM per_group
+    CROSS JOIN LATERAL (
+        SELECT percentile_cont(ARRAY[0.50, 0.90, 0.95, 0.99]) WITHIN GROUP (ORDER BY s) AS p
+        FROM unnest(per_group.seconds) AS s
+    ) AS pct
+    CROSS JOIN LATERAL (
+        SELECT count(u) AS n FROM (SELECT DISTINCT u FROM unnest(per_group.initiators) AS u) AS distinct_initiators
+    ) AS initiators
+) AS summary
+ORDER BY summary.bucket, summary.provider, summary.model, summary.client;
+
+-- name: EstimateTelemetryWindowRows :one
+-- The planner's own guess of how many interceptions ended in the window (its plan's "Plan Rows"),
+-- from the table's statistics and without reading it: it picks the summary's shape (see
+-- SummarizeAIBridgeInterceptionsTelemetryFewInterceptions).
+EXPLAIN (FORMAT JSON)
+SELECT FROM aibridge_interceptions
+WHERE aibridge_interceptions.ended_at >= @ended_at_after::timestamptz
+    AND aibridge_interceptions.ended_at < @ended_at_before::timestamptz;
+
 -- name: SetTelemetryWorkMem :exec
 -- Room for the summary's hash tables and per-group value lists, for this transaction only.
 -- An empty value keeps the current setting.
