@@ -2,9 +2,10 @@
 
 One transaction for the whole file: any error rolls everything back. The main thread reads
 and checks lines, turning each into its COPY row (import_lines.py); a worker thread loads each
-batch of 20,000: it resolves initiators, thread lineage and ends against what earlier lines
-and the database hold, then COPYs straight into the tables. Records already stored are skipped (see Loader), which makes a second import of
-the same file a no-op.
+batch of 20,000 (the first is smaller, so that the server starts early): it resolves
+initiators, thread lineage and ends against what earlier lines and the database hold, then
+COPYs straight into the tables. Records already stored are skipped (see Loader), which makes
+a second import of the same file a no-op.
 
 Knows psycopg through db/bulk; never prints (progress goes through a callback).
 """
@@ -26,6 +27,7 @@ from aibridge_cli.errors import AibridgeError, BadInput
 from aibridge_cli.import_lines import ID_KINDS, NULL, Batch, LineError, Parser, esc
 
 BATCH_LINES = 20_000
+FIRST_BATCH_LINES = 2_000  # the server starts on a small first batch instead of idling through a full one
 ORDER = ("user", "interception", "interception_end", "token_usage", "user_prompt", "tool_usage", "model_thought")
 
 
@@ -423,6 +425,7 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
     gc.disable()  # millions of small acyclic objects: the cyclic collector would only rescan them
     try:
         size = consumed = 0
+        limit = min(FIRST_BATCH_LINES, BATCH_LINES)
         for lineno, raw in enumerate(lines, start=1):
             if on_progress is not None:
                 consumed += len(raw)
@@ -439,11 +442,11 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
                     first = e
                 continue
             size += 1
-            if size >= BATCH_LINES:
+            if size >= limit:
                 batch = take()
                 if first is None:
                     worker.submit(batch)  # after a bad line, batches are only counted
-                size = 0
+                size, limit = 0, BATCH_LINES
         if on_progress is not None:
             on_progress(consumed)
         if first is None and size:
