@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import queue
 import re
 import threading
@@ -160,7 +161,7 @@ class Loader:
         db_calls = {}
         wanted = {r[7] for r in inters if r[7] is not None}
         if wanted:
-            for row in db.many(conn, "ImportNewestToolCalls", tool_call_ids=list(wanted)):
+            for row in db.many(conn, "ImportNewestToolCalls", tool_call_ids=json.dumps(list(wanted))):
                 db_calls[row["tool_call_id"]] = (row["created_at"], str(row["interception_id"]))
         batch_calls: dict[str, list] = {}  # call id -> [(line, created_at, interception id)] of this batch
         if wanted:
@@ -217,7 +218,8 @@ class Loader:
         for kind in ID_KINDS:
             rows, lines = batch.rows[kind], batch.lines[kind]
             if careful and rows:
-                skip = {row["id"] for row in db.many(conn, STORED_ID_QUERIES[kind], ids=_ids(r[:36] for r in rows))}
+                found = db.one(conn, STORED_ID_QUERIES[kind], ids=_ids(r[:36] for r in rows))["ids"]
+                skip = set(found.split(",")) if found else set()
                 kept, kept_lines = [], []
                 for row, line in zip(rows, lines):
                     rid = row[:36]

@@ -97,8 +97,9 @@ WHERE i.id = ANY(string_to_array(@ids::text, ',')::uuid[]);
 
 -- name: ImportNewestToolCalls :many
 -- Per call id, the newest stored tool usage with it (the bridge's lineage lookup, for many).
+-- The call ids come as one JSON array: cheaper to send than a text[] of thousands.
 SELECT c.call_id AS tool_call_id, newest.created_at, newest.interception_id::text AS interception_id
-FROM unnest(@tool_call_ids::text[]) AS c(call_id)
+FROM jsonb_array_elements_text(@tool_call_ids::jsonb) AS c(call_id)
 CROSS JOIN LATERAL (
     SELECT t.interception_id, t.created_at
     FROM aibridge_tool_usages AS t
@@ -107,14 +108,20 @@ CROSS JOIN LATERAL (
     LIMIT 1
 ) AS newest;
 
--- name: ImportStoredTokenUsageIDs :many
-SELECT t.id::text AS id FROM aibridge_token_usages AS t WHERE t.id = ANY(string_to_array(@ids::text, ',')::uuid[]);
+-- The stored ids of a batch's child records come back the way they went: one comma-separated
+-- text (a re-import asks for every id of the file; one value is far cheaper to read than a row each).
 
--- name: ImportStoredUserPromptIDs :many
-SELECT p.id::text AS id FROM aibridge_user_prompts AS p WHERE p.id = ANY(string_to_array(@ids::text, ',')::uuid[]);
+-- name: ImportStoredTokenUsageIDs :one
+SELECT COALESCE(string_agg(t.id::text, ','), '') AS ids
+FROM aibridge_token_usages AS t WHERE t.id = ANY(string_to_array(@ids::text, ',')::uuid[]);
 
--- name: ImportStoredToolUsageIDs :many
-SELECT t.id::text AS id FROM aibridge_tool_usages AS t WHERE t.id = ANY(string_to_array(@ids::text, ',')::uuid[]);
+-- name: ImportStoredUserPromptIDs :one
+SELECT COALESCE(string_agg(p.id::text, ','), '') AS ids
+FROM aibridge_user_prompts AS p WHERE p.id = ANY(string_to_array(@ids::text, ',')::uuid[]);
+
+-- name: ImportStoredToolUsageIDs :one
+SELECT COALESCE(string_agg(t.id::text, ','), '') AS ids
+FROM aibridge_tool_usages AS t WHERE t.id = ANY(string_to_array(@ids::text, ',')::uuid[]);
 
 -- name: ImportStoredThoughts :many
 -- Thoughts have no id: a stored thought with the same interception, time and content is the same one.
