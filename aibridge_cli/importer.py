@@ -28,6 +28,7 @@ from aibridge_cli.errors import AibridgeError, BadInput
 from aibridge_cli.import_lines import ID_KINDS, NULL, Batch, LineError, Parser, esc
 
 BATCH_LINES = 20_000
+SEND_BUFFER = 4 << 20  # bytes: more than one table's COPY rows of a batch
 FIRST_BATCH_LINES = 2_000  # the server starts on a small first batch instead of idling through a full one
 ORDER = ("user", "interception", "interception_end", "token_usage", "user_prompt", "tool_usage", "model_thought")
 
@@ -82,12 +83,19 @@ class Loader:
         self.thoughts: set[int] = set()             # hashes of the thoughts this import wrote
         self.orphans: dict[str, int] = {}           # interception id -> first child line naming it
         self._new_thoughts: set[int] = set()
+        # The parser thread waits for this between lines: the loader's Python work between
+        # COPYs leaves the server idle, so it must not share the GIL with the parser.
+        self.turn = threading.Lock()
         for table, cols in COPY_COLUMNS.items():
             if bulk.columns(table) != cols:
                 raise AibridgeError(f"internal: COPY column order of {table} changed in bulk.sql")
 
     def load(self, batch: Batch) -> None:
-        """Load one batch of import_lines."""
+        """Load one batch of import_lines, holding `turn` except while COPY streams."""
+        with self.turn:
+            self._load(batch)
+
+    def _load(self, batch: Batch) -> None:
         from psycopg import errors as pgerrors
 
         self._users(batch.users)
@@ -147,7 +155,7 @@ class Loader:
             out_lines.append(line)
         if out:
             with db.translate_errors():
-                _copy(self.conn, "users", out, out_lines)
+                _copy(self.conn, "users", out, out_lines, self.turn)
             self.stats.written["user"] += len(out)
 
     def _rest(self, batch: Batch, careful: bool):
@@ -244,11 +252,11 @@ class Loader:
         _copy(conn, "aibridge_interceptions", [
             f"{r[1]}\t{uid}\t{r[10]}\t{ended}\t{r[11]}\t{parent or NULL}\t{root or NULL}\t{r[12]}\n"
             for r, uid, parent, root, _, ended in new_inters.values()],
-            [new[0][0] for new in new_inters.values()])
+            [new[0][0] for new in new_inters.values()], self.turn)
         written["interception"] = len(new_inters)
         for kind, table in (("token_usage", "aibridge_token_usages"), ("user_prompt", "aibridge_user_prompts"),
                             ("tool_usage", "aibridge_tool_usages"), ("model_thought", "aibridge_model_thoughts")):
-            _copy(conn, table, out[kind], out_lines[kind])
+            _copy(conn, table, out[kind], out_lines[kind], self.turn)
             written[kind] = len(out[kind])
         if db_ends:
             written["interception_end"] += db.run(conn, "ImportEndInterceptions", ids=_ids(db_ends),
@@ -347,7 +355,7 @@ class Loader:
                                 hint="records of an interception need its interception line (or a stored interception)")
 
 
-def _copy(conn, table: str, rows: list, lines: Optional[list] = None) -> None:
+def _copy(conn, table: str, rows: list, lines: Optional[list] = None, turn=None) -> None:
     """COPY text-format rows; `lines` are their line numbers in the file. Driver errors come
     through untranslated (the caller decides), except a value PostgreSQL refuses, which the
     checks should have caught: that names the line."""
@@ -358,6 +366,8 @@ def _copy(conn, table: str, rows: list, lines: Optional[list] = None) -> None:
     from aibridge_cli import queries
 
     sql = queries.get(bulk.COPY_QUERIES[table]).sql
+    if turn is not None:
+        turn.release()  # the server works through the rows: the parser may run meanwhile
     try:
         with conn.cursor() as cur, cur.copy(sql) as copy:
             for i in range(0, len(rows), 2000):
@@ -368,12 +378,35 @@ def _copy(conn, table: str, rows: list, lines: Optional[list] = None) -> None:
             raise
         column = f"{where[2]}: " if where[2] else ""
         raise LineError(lines[int(where[1]) - 1], f"{TYPE_OF[table]}: {column}{e.diag.message_primary}") from None
+    finally:
+        if turn is not None:
+            turn.acquire()
 
 
 _COPY_CONTEXT = re.compile(r"COPY \S+, line (\d+)(?:, column (\w+))?").search
 TYPE_OF = {"users": "user", "aibridge_interceptions": "interception", "aibridge_token_usages": "token_usage",
            "aibridge_user_prompts": "user_prompt", "aibridge_tool_usages": "tool_usage",
            "aibridge_model_thoughts": "model_thought"}
+
+
+def _widen_send_buffer(conn) -> None:
+    """Let a whole batch's COPY data fit in the socket's send buffer, so that the server keeps
+    reading while the loader thread waits for the GIL (the kernel caps the size; should the
+    socket refuse, the default stays)."""
+    import os
+    import socket
+
+    try:
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+    except OSError:
+        return
+    try:
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) < SEND_BUFFER:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+    except OSError:
+        pass
+    finally:
+        sock.close()  # the duplicate only: the connection's own descriptor stays open
 
 
 class _Worker:
@@ -417,9 +450,11 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
     """Check and load every line, in one transaction (the caller's); on bad input raise for
     the first bad line, counting the others."""
     db.run(conn, "ImportPrepareSession")
+    _widen_send_buffer(conn)
     loader = Loader(conn, now)
     parser = Parser(now)
     parse, take = parser.parse, parser.take
+    turn = loader.turn
     worker = _Worker(loader.load)
     first: Optional[LineError] = None
     bad = 0
@@ -436,6 +471,9 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
                     consumed = 0
             if raw.isspace() or not raw:
                 continue
+            if not lineno & 255:
+                turn.acquire()  # let the loader finish its Python work first
+                turn.release()
             try:
                 parse(raw, lineno)
             except LineError as e:
