@@ -187,11 +187,58 @@ class Loader:
         if ask:
             for row in db.many(conn, "ImportStoredInterceptions", ids=_ids(ask)):
                 stored[str(row["id"])] = (row["started_at"], row["ended_at"], str(row["thread_root_id"]))
+        out = {kind: self._kept(kind, batch.rows[kind], batch.lines[kind], careful) for kind in ID_KINDS}
+        thoughts_stored = self._stored_thoughts(batch.thoughts, batch_ids.difference(roots, stored))
 
+        # The rest is Python: it runs while the server takes in the first COPY.
+        done = []
+
+        def resolve():
+            done.append(self._resolve(batch, stored, db_calls, batch_calls, thoughts_stored))
+
+        first = next((kind for kind in ID_KINDS if out[kind][0]), None)
+        written = {t: 0 for t in ORDER}
+        for kind in ID_KINDS:
+            rows, lines = out[kind]
+            _copy(conn, TABLES[kind], rows, lines, self.turn, meanwhile=resolve if kind == first else None)
+            written[kind] = len(rows)
+        if first is None:
+            resolve()
+        new_roots, new_inters, ends_done, db_ends, thoughts, new_orphans = done[0]
+        _copy(conn, "aibridge_interceptions", [
+            f"{r[1]}\t{uid}\t{r[10]}\t{ended}\t{r[11]}\t{parent or NULL}\t{root or NULL}\t{r[12]}\n"
+            for r, uid, parent, root, _, ended in new_inters.values()],
+            [new[0][0] for new in new_inters.values()], self.turn)
+        _copy(conn, "aibridge_model_thoughts", thoughts[0], thoughts[1], self.turn)
+        written["interception"], written["model_thought"] = len(new_inters), len(thoughts[0])
+        written["interception_end"] = ends_done
+        if db_ends:
+            written["interception_end"] += db.run(conn, "ImportEndInterceptions", ids=_ids(db_ends),
+                                                  ended_ats=list(db_ends.values()))
+        return new_roots, set(new_inters), self._new_thoughts, new_orphans, written
+
+    def _kept(self, kind: str, rows: list, lines: list, careful: bool) -> tuple:
+        """(rows, lines) to COPY: careful batches drop the records already stored or repeated."""
+        if not careful or not rows:
+            return rows, lines
+        found = db.one(self.conn, STORED_ID_QUERIES[kind], ids=_ids(r[:36] for r in rows))["ids"]
+        skip = set(found.split(",")) if found else set()
+        kept, kept_lines = [], []
+        for row, line in zip(rows, lines):
+            rid = row[:36]
+            if rid not in skip:
+                skip.add(rid)
+                kept.append(row)
+                kept_lines.append(line)
+        return kept, kept_lines
+
+    def _resolve(self, batch: Batch, stored: dict, db_calls: dict, batch_calls: dict, thoughts_stored: set):
+        """Lineage, ends, thoughts and orphans of a batch, from what the database said."""
+        roots = self.roots
         # Interceptions in line order: lineage looks back only.
         new_roots: dict[str, Optional[str]] = {}
         new_inters: dict[str, list] = {}
-        for r in inters:
+        for r in batch.inters:
             iid = r[1]
             if iid in roots or iid in new_roots:
                 continue
@@ -202,42 +249,24 @@ class Loader:
             uid, parent, root = self._lineage(r, stored, batch_calls, db_calls, new_roots)
             new_inters[iid] = [r, uid, parent, root, r[5], r[6]]
             new_roots[iid] = root
-        written = {t: 0 for t in ORDER}
+        ends_done = 0
         db_ends: dict[str, datetime] = {}
-        for line, iid, ended, ended_text in ends:
+        for line, iid, end, end_text in batch.ends:
             new = new_inters.get(iid)
             if new is not None and new[0][0] < line:
                 if new[4] is None:
-                    if ended < new[0][4]:
+                    if end < new[0][4]:
                         raise LineError(line, "interception_end: ended_at is before the interception's started_at")
-                    new[4], new[5] = ended, ended_text
-                    written["interception_end"] += 1
+                    new[4], new[5] = end, end_text
+                    ends_done += 1
             elif iid in stored:
                 started, stored_end, _ = stored[iid]
                 if stored_end is None and iid not in db_ends:
-                    if ended < started:
+                    if end < started:
                         raise LineError(line, "interception_end: ended_at is before the interception's started_at")
-                    db_ends[iid] = ended
+                    db_ends[iid] = end
             elif iid not in roots:
                 raise LineError(line, f"interception_end: no interception {iid} earlier in the file or in the database")
-
-        # Child records come formatted; careful batches drop those already stored or repeated.
-        out, out_lines = {}, {}
-        for kind in ID_KINDS:
-            rows, lines = batch.rows[kind], batch.lines[kind]
-            if careful and rows:
-                found = db.one(conn, STORED_ID_QUERIES[kind], ids=_ids(r[:36] for r in rows))["ids"]
-                skip = set(found.split(",")) if found else set()
-                kept, kept_lines = [], []
-                for row, line in zip(rows, lines):
-                    rid = row[:36]
-                    if rid not in skip:
-                        skip.add(rid)
-                        kept.append(row)
-                        kept_lines.append(line)
-                rows, lines = kept, kept_lines
-            out[kind], out_lines[kind] = rows, lines
-        out["model_thought"], out_lines["model_thought"] = self._thoughts(batch.thoughts, new_inters)
 
         # Children may name an interception of a later line; remember the ones not seen yet.
         new_orphans: dict[str, int] = {}
@@ -248,32 +277,22 @@ class Loader:
             for line, iid in named:
                 if iid in unknown and (iid not in new_orphans or line < new_orphans[iid]):
                     new_orphans[iid] = line
+        return new_roots, new_inters, ends_done, db_ends, self._thoughts(batch.thoughts, thoughts_stored), new_orphans
 
-        _copy(conn, "aibridge_interceptions", [
-            f"{r[1]}\t{uid}\t{r[10]}\t{ended}\t{r[11]}\t{parent or NULL}\t{root or NULL}\t{r[12]}\n"
-            for r, uid, parent, root, _, ended in new_inters.values()],
-            [new[0][0] for new in new_inters.values()], self.turn)
-        written["interception"] = len(new_inters)
-        for kind, table in (("token_usage", "aibridge_token_usages"), ("user_prompt", "aibridge_user_prompts"),
-                            ("tool_usage", "aibridge_tool_usages"), ("model_thought", "aibridge_model_thoughts")):
-            _copy(conn, table, out[kind], out_lines[kind], self.turn)
-            written[kind] = len(out[kind])
-        if db_ends:
-            written["interception_end"] += db.run(conn, "ImportEndInterceptions", ids=_ids(db_ends),
-                                                  ended_ats=list(db_ends.values()))
-        return new_roots, set(new_inters), self._new_thoughts, new_orphans, written
-
-    def _thoughts(self, items: list, new_inters: dict) -> tuple:
-        """Thoughts have no id: one is a duplicate when the same interception, time and content
-        was written by this import or is already stored."""
-        self._new_thoughts = new = set()
-        if not items:
-            return [], []
-        asked = {item[1] for item in items}.difference(self.created, new_inters)
+    def _stored_thoughts(self, items: list, new_ids: set) -> set:
+        """(interception id, created_at, md5 of content) of the stored thoughts of interceptions
+        neither this batch nor an earlier one writes."""
         stored = set()
+        asked = {item[1] for item in items}.difference(self.created, new_ids)
         if asked:
             for row in db.many(self.conn, "ImportStoredThoughts", interception_ids=_ids(asked)):
                 stored.add((str(row["interception_id"]), row["created_at"], row["content_md5"]))
+        return stored
+
+    def _thoughts(self, items: list, stored: set) -> tuple:
+        """Thoughts have no id: one is a duplicate when the same interception, time and content
+        was written by this import or is already stored."""
+        self._new_thoughts = new = set()
         stored_iids = {k[0] for k in stored}
         rows, lines = [], []
         seen = self.thoughts
@@ -355,10 +374,12 @@ class Loader:
                                 hint="records of an interception need its interception line (or a stored interception)")
 
 
-def _copy(conn, table: str, rows: list, lines: Optional[list] = None, turn=None) -> None:
+def _copy(conn, table: str, rows: list, lines: Optional[list] = None, turn=None,
+          meanwhile: Optional[Callable[[], None]] = None) -> None:
     """COPY text-format rows; `lines` are their line numbers in the file. Driver errors come
     through untranslated (the caller decides), except a value PostgreSQL refuses, which the
-    checks should have caught: that names the line."""
+    checks should have caught: that names the line. `meanwhile` runs once the rows are sent,
+    while the server is still taking them in."""
     if not rows:
         return
     from psycopg import errors as pgerrors
@@ -372,6 +393,14 @@ def _copy(conn, table: str, rows: list, lines: Optional[list] = None, turn=None)
         with conn.cursor() as cur, cur.copy(sql) as copy:
             for i in range(0, len(rows), 2000):
                 copy.write("".join(rows[i:i + 2000]))
+            if meanwhile is not None:
+                if turn is not None:
+                    turn.acquire()
+                try:
+                    meanwhile()
+                finally:
+                    if turn is not None:
+                        turn.release()
     except pgerrors.DataError as e:
         where = _COPY_CONTEXT(e.diag.context or "")
         if where is None or lines is None or not 0 < int(where[1]) <= len(lines):
@@ -384,6 +413,8 @@ def _copy(conn, table: str, rows: list, lines: Optional[list] = None, turn=None)
 
 
 _COPY_CONTEXT = re.compile(r"COPY \S+, line (\d+)(?:, column (\w+))?").search
+TABLES = {"token_usage": "aibridge_token_usages", "user_prompt": "aibridge_user_prompts",
+          "tool_usage": "aibridge_tool_usages"}
 TYPE_OF = {"users": "user", "aibridge_interceptions": "interception", "aibridge_token_usages": "token_usage",
            "aibridge_user_prompts": "user_prompt", "aibridge_tool_usages": "tool_usage",
            "aibridge_model_thoughts": "model_thought"}
