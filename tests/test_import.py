@@ -295,6 +295,54 @@ def test_a_bad_reference_is_reported_with_its_line_and_nothing_is_written(cli, c
     assert sum(counts(conn).values()) == 0
 
 
+def reference_errors_beside_child_records():
+    """Errors found while the batch's child records are already streaming to the server."""
+    uid, iid, tid, pid = ids(4)
+    user = {"type": "user", "id": uid, "username": "gus"}
+    inter = {"type": "interception", "id": iid, "initiator": "gus", "provider": "p", "model": "m", "started_at": at(10)}
+    token = {"type": "token_usage", "id": tid, "interception_id": iid, "input_tokens": 3, "created_at": at(11)}
+    prompt = {"type": "user_prompt", "id": pid, "interception_id": iid, "prompt": "hi", "created_at": at(10)}
+    return [
+        ([user, token, prompt, dict(inter, initiator="nobody")], 4, "unknown initiator 'nobody'"),
+        ([user, inter, token, prompt, {"type": "interception_end", "id": iid, "ended_at": at(0)}], 5, "before"),
+        ([user, token, {"type": "interception_end", "id": ids(1)[0]}, inter], 3, "no interception"),
+    ]
+
+
+@pytest.mark.parametrize("recs, line, message", reference_errors_beside_child_records())
+def test_a_bad_reference_among_child_records_writes_nothing(cli, conn, tmp_path, recs, line, message):
+    r = cli("record", "import", write(tmp_path, recs))
+    assert r.exit_code == 2, r.stderr
+    assert r.stderr.startswith(f"error: line {line}: ") and message in r.stderr.splitlines()[0], r.stderr
+    assert "Traceback" not in r.stderr
+    assert sum(counts(conn).values()) == 0
+
+
+def test_a_file_longer_than_the_first_batch_loads_in_order(cli, conn, tmp_path):
+    """The first batch is smaller than the others: lineage and ends reach across its end."""
+    recs, calls = [{"type": "user", "username": "ola"}], []
+    parent = None
+    for n in range(1_200):  # three lines each: the first batch (2,000 lines) ends inside the loop
+        iid, tool = ids(2)
+        inter = {"type": "interception", "id": iid, "initiator": "ola", "provider": "p", "model": "m",
+                 "started_at": at(n)}
+        if parent is not None:
+            inter["tool_call_id"] = f"call_{n - 1}"
+        recs += [inter, {"type": "tool_usage", "id": tool, "interception_id": iid, "tool": "Bash",
+                         "tool_call_id": f"call_{n}", "created_at": at(n)},
+                 {"type": "interception_end", "id": iid, "ended_at": at(n + 1)}]
+        calls.append((iid, parent))
+        parent = iid
+    r = cli("record", "import", write(tmp_path, recs))
+    assert r.exit_code == 0, r.stderr
+    got = dict(conn.execute("SELECT id::text, thread_parent_id::text FROM aibridge_interceptions").fetchall())
+    assert got == dict(calls)
+    roots = {row[0] for row in conn.execute("SELECT DISTINCT thread_root_id::text FROM aibridge_interceptions "
+                                             "WHERE thread_root_id IS NOT NULL")}
+    assert roots == {calls[0][0]}
+    assert conn.execute("SELECT count(*) FROM aibridge_interceptions WHERE ended_at IS NULL").fetchone()[0] == 0
+
+
 def test_unreadable_file_is_bad_input(cli, tmp_path):
     r = cli("record", "import", str(tmp_path / "missing.ndjson"))
     assert r.exit_code == 2 and "cannot read" in r.stderr
