@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Optional
 
 from aibridge_cli import db
 from aibridge_cli.errors import BadInput
-from aibridge_cli.import_lines import LineError, Parser
+from aibridge_cli.import_lines import Batch, LineError, Parser
 from aibridge_cli.import_loader import Loader, Stats
 
 BATCH_LINES = 20_000
@@ -51,7 +51,7 @@ class _Worker:
     """Loads batches on a thread of its own while the caller parses the next one: the
     database works on one core while Python parses on the other."""
 
-    def __init__(self, load: Callable[[list], None]):
+    def __init__(self, load: Callable[[Batch], None]):
         self.load = load
         self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.error: Optional[BaseException] = None
@@ -69,7 +69,7 @@ class _Worker:
                 except BaseException as e:  # handed to the caller's thread
                     self.error = e
 
-    def submit(self, batch: list) -> None:
+    def submit(self, batch: Batch) -> None:
         self._raise()
         self.queue.put(batch)
 
