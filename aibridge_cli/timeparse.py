@@ -8,10 +8,11 @@ from datetime import date, datetime, time, timedelta, timezone
 from aibridge_cli.errors import BadInput
 
 TIME_FORMS = "RFC 3339 (2026-11-26T09:30:00Z), YYYY-MM-DD, a duration ago (90m, 24h, 7d, 2w), now, today or yesterday"
-DURATION_FORMS = "a number with a unit: 30s, 90m, 24h, 7d, 2w (or combined, like 1h30m)"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"^(?:(\d+)\s*([smhdw])\s*)+$")
-_PART = re.compile(r"(\d+)\s*([smhdw])")
+DURATION_FORMS = "a number with a unit: 500ms, 30s, 90m, 24h, 7d, 2w (or combined, like 1h30m)"
+# Milliseconds for the timeouts (--timeout, --lock-timeout); "ms" is tried before "m".
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"^(?:(\d+)\s*(ms|[smhdw])\s*)+$")
+_PART = re.compile(r"(\d+)\s*(ms|[smhdw])")
 
 
 def utcnow() -> datetime:

@@ -216,7 +216,7 @@ def test_a_batch_that_cannot_get_a_child_row_lock_gives_up_whole(cli, conn, mixe
     victim = mixed["old"][0]["id"]
     with psycopg.connect(dsn) as other:
         other.execute("SELECT 1 FROM aibridge_token_usages WHERE interception_id = %s FOR UPDATE", [victim])
-        r = cli("prune", "--before", CUTOFF.isoformat(), "--lock-timeout", "1s", "--batch-size", "5000")
+        r = cli("prune", "--before", CUTOFF.isoformat(), "--lock-timeout", "300ms", "--batch-size", "5000")
         other.rollback()
     assert r.exit_code == 1
     assert r.stderr.splitlines()[-2].startswith("error: gave up waiting for a lock")

@@ -40,5 +40,8 @@ def test_rejected_forms_name_the_option(text):
 def test_durations():
     assert parse_duration("60d", "--older-than") == timedelta(days=60)
     assert parse_duration("1h 30m", "--older-than") == timedelta(minutes=90)
+    assert parse_duration("500ms", "--lock-timeout") == timedelta(milliseconds=500)
+    assert parse_duration("1s250ms", "--timeout") == timedelta(milliseconds=1250)
+    assert parse_duration("1m5s", "--timeout") == timedelta(seconds=65)  # "m" is still minutes
     with pytest.raises(BadInput, match="--max-duration"):
         parse_duration("soon", "--max-duration")
