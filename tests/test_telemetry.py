@@ -551,6 +551,29 @@ def test_the_window_estimate_picks_the_shape(conn):
     assert summary_query(conn, W1, W1 + timedelta(days=1)) == SHAPES[1]
 
 
+def test_rows_written_since_the_statistics_keep_the_hashed_shape(conn, monkeypatch):
+    """A bulk write the statistics have not seen yet: the estimate says few, the table says many."""
+    from aibridge_cli.commands import telemetry
+
+    monkeypatch.setattr(telemetry, "FEW_INTERCEPTIONS_AT_WORST", 300)
+    conn.execute("ALTER TABLE aibridge_interceptions SET (autovacuum_enabled = false)")
+    user = add_user(conn, "bulk")["id"]
+    conn.execute("ANALYZE aibridge_interceptions")
+    assert telemetry.summary_query(conn, W0, W1) == SHAPES[1]
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO aibridge_interceptions (id, initiator_id, provider, model, started_at, ended_at) "
+                        "VALUES (%s, %s, 'openai', 'gpt-5', %s, %s)",
+                        [(uuid.uuid4(), user, W0 + timedelta(seconds=n), W0 + timedelta(seconds=n + 1)) for n in range(400)])
+    # A backend hands its counters over when idle, at most once a second unless asked to.
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    changed = db.one(conn, "TelemetryRowsChangedSinceAnalyze")["changed"]
+    assert changed >= 400
+    assert telemetry.summary_query(conn, W0, W1) == SHAPES[0]
+    conn.execute("ANALYZE aibridge_interceptions")
+    assert db.one(conn, "TelemetryRowsChangedSinceAnalyze")["changed"] == 0
+    assert telemetry.summary_query(conn, W1, W1 + timedelta(days=1)) == SHAPES[1]
+
+
 def test_the_command_answers_the_same_with_either_shape(cli, known, monkeypatch):
     from aibridge_cli.commands import telemetry
 

@@ -348,6 +348,16 @@ SELECT FROM aibridge_interceptions
 WHERE aibridge_interceptions.ended_at >= @ended_at_after::timestamptz
     AND aibridge_interceptions.ended_at < @ended_at_before::timestamptz;
 
+-- name: TelemetryRowsChangedSinceAnalyze :one
+-- How many interceptions were written, changed or deleted since the table's statistics were
+-- last taken: none of them are in EstimateTelemetryWindowRows, so a window may hold up to this
+-- many more than estimated (all of them, before the first ANALYZE).
+SELECT COALESCE((
+    SELECT pg_stat_all_tables.n_mod_since_analyze
+    FROM pg_stat_all_tables
+    WHERE pg_stat_all_tables.relid = to_regclass('aibridge_interceptions')
+), 0)::bigint AS changed;
+
 -- name: SetTelemetryWorkMem :exec
 -- Room for the summary's hash tables and per-group value lists, for this transaction only.
 -- An empty value keeps the current setting.
