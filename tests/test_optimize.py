@@ -15,7 +15,9 @@ def index_names(dsn):
 
 def test_a_fresh_database_gets_them_from_migrate(empty_dsn):
     run = make_cli(empty_dsn)
-    assert run("db", "migrate").exit_code == 0
+    migrated = run("db", "migrate")
+    assert migrated.exit_code == 0 and migrated.stdout == ""  # the table format reports on stderr only
+    assert "not built" not in migrated.stderr
     ours = {i.name for i in optimize.indexes()}
     assert ours == {"idx_aibridge_interceptions_ended_at", "idx_aibridge_interceptions_session_pairs"}
     assert ours <= index_names(empty_dsn)
@@ -83,6 +85,17 @@ def test_migrate_never_builds_them_on_a_table_with_rows_and_optimize_does(empty_
     dropped = run("db", "optimize", "--drop")
     assert dropped.exit_code == 0 and "dropped 2" in dropped.stderr
     assert not ours & index_names(empty_dsn)
+
+
+def test_migrate_reports_in_every_format_beside_the_index_hint(empty_dsn):
+    deployment_tables(empty_dsn, with_row=True)
+    run = make_cli(empty_dsn)
+    migrated = run("db", "migrate", "--format", "json")
+    assert migrated.exit_code == 0, migrated.stderr
+    assert {r["version"] for r in json.loads(migrated.stdout)} >= {"0003_aibridge_indexes"}
+    assert "aibridge db optimize" in migrated.stderr
+    again = run("db", "migrate")
+    assert again.stdout == "" and "nothing to do" in again.stderr and "aibridge db optimize" in again.stderr
 
 
 def test_migrate_never_builds_them_on_a_coder_deployment(empty_dsn):

@@ -33,12 +33,12 @@ def migrate_cmd(ctx: typer.Context, fmt: str = FormatOpt):
             note("nothing to do: the schema is up to date")
         if before and done:
             note(f"existing tables kept as they were: {', '.join(before)}")
+    else:
+        emit(rows, fmt, columns=["version", "status"])
     if unbuilt:
         # Migrations build them only on a fresh database; see sql/schema/0003_aibridge_indexes.sql.
         note(f"aibridge's own indexes not built: {', '.join(unbuilt)} (migrate never builds them on tables that "
              "hold rows or on a Coder deployment's database); run 'aibridge db optimize' to build them concurrently")
-    else:
-        emit(rows, fmt, columns=["version", "status"])
 
 
 @app.command("status")
