@@ -11,9 +11,9 @@ from typer._click import exceptions as click_exc
 from typer.core import TyperGroup
 
 from aibridge_cli import __version__
-from aibridge_cli.commands import db_cmd, demo, interceptions, models, prune, record, sessions, telemetry, users
-from aibridge_cli.commands import access  # noqa: F401  (adds 'db grant' and 'db revoke' to the db group)
-from aibridge_cli.errors import EXIT_FAILURE, EXIT_USAGE, AibridgeError
+from aibridge_cli.commands import db, demo, interceptions, models, prune, record, sessions, telemetry, users
+from aibridge_cli.errors import EXIT_USAGE, AibridgeError
+from aibridge_cli.options import State
 
 
 class RootGroup(TyperGroup):
@@ -103,21 +103,21 @@ def root(
     no_content: bool = typer.Option(False, "--no-content", help="Leave prompts, tool inputs and thoughts out of the output."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ):
-    from aibridge_cli.db import Settings
+    from aibridge_cli.db.connect import Settings
     from aibridge_cli.timeparse import parse_duration
 
     ms = int(parse_duration(timeout, "--timeout").total_seconds() * 1000)
     if ms <= 0:
         raise AibridgeError("--timeout must be longer than zero", hint="use e.g. --timeout 30s", exit_code=EXIT_USAGE)
-    ctx.obj = Settings(dsn=dsn or None, timeout_ms=ms, as_user=as_user or None)
-    # Set for this invocation, and reset if an earlier one in the same process set it.
-    if redact or redact_pattern or no_content or "aibridge_cli.redact" in sys.modules:
-        from aibridge_cli import redact as _redact
+    policy = None
+    if redact or redact_pattern or no_content:
+        from aibridge_cli.policy.redaction import Policy
 
-        _redact.configure(redact, redact_pattern, no_content)
+        policy = Policy(redact, redact_pattern, no_content)
+    ctx.obj = State(settings=Settings(dsn=dsn or None, timeout_ms=ms, as_user=as_user or None), redaction=policy)
 
 
-for _module, _name in ((db_cmd, "db"), (users, "users"), (record, "record"), (demo, None),
+for _module, _name in ((db, "db"), (users, "users"), (record, "record"), (demo, None),
                        (interceptions, "interceptions"), (models, "models"), (sessions, "sessions"),
                        (telemetry, "telemetry"), (prune, None)):
     _module.register(app, _name)

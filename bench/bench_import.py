@@ -128,7 +128,7 @@ def fresh_database(server_dsn: str, suffix: str) -> str:
     from psycopg import sql
     from psycopg.conninfo import make_conninfo
 
-    from aibridge_cli import migrate
+    from aibridge_cli.db import migrate
 
     name = f"aibridge_bench_import_{os.getpid()}_{suffix}"
     drop_database(server_dsn, name)
@@ -196,8 +196,10 @@ def copy_floor(server_dsn: str, imported_dsn: str, pgdata: Path | None) -> dict:
     transaction, as fast as the client can hand them over (all data read beforehand)."""
     import psycopg
 
-    from aibridge_cli import bulk, queries
-    from aibridge_cli.sqlfile import parse_file
+    from aibridge_cli.db import copy_format
+
+    from aibridge_cli.sqlc import registry
+    from aibridge_cli.sqlc.translate import parse_file
 
     out = {q.name: q.sql for q in parse_file(Path(__file__).with_name("import_floor.sql"))}
     names = {"users": "BenchCopyOutUsers", "aibridge_interceptions": "BenchCopyOutInterceptions",
@@ -211,12 +213,12 @@ def copy_floor(server_dsn: str, imported_dsn: str, pgdata: Path | None) -> dict:
     target = fresh_database(server_dsn, "floor")
     try:
         with psycopg.connect(target) as conn:
-            queries.registry()
-            conn.execute(queries.get("ImportPrepareSession").sql)
+            registry.registry()
+            conn.execute(registry.get("ImportPrepareSession").sql)
             server0, t = server_cpu(pgdata), time.perf_counter()
             with conn.cursor() as cur:
                 for table, payload in data.items():
-                    with cur.copy(queries.get(bulk.COPY_QUERIES[table]).sql) as copy:
+                    with cur.copy(registry.get(copy_format.COPY_QUERIES[table]).sql) as copy:
                         for i in range(0, len(payload), 1 << 20):
                             copy.write(payload[i:i + (1 << 20)])
             conn.commit()

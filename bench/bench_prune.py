@@ -31,9 +31,9 @@ from psycopg.conninfo import make_conninfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from aibridge_cli import migrate  # noqa: E402
-from aibridge_cli.queries import bind  # noqa: E402
-from aibridge_cli.sqlfile import parse_file  # noqa: E402
+from aibridge_cli.db import migrate  # noqa: E402
+from aibridge_cli.sqlc.registry import bind  # noqa: E402
+from aibridge_cli.sqlc.translate import parse_file  # noqa: E402
 
 DATA = {q.name: q for q in parse_file(Path(__file__).with_name("prune_data.sql"))}
 BUILD_STEPS = ["BenchGenerateIds", "BenchInsertInterceptions", "BenchInsertTokenUsages", "BenchInsertUserPrompts",

@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aibridge_cli.commands.telemetry import summary_query  # noqa: E402  the command's own choice
+from aibridge_cli.db.connect import resolve_dsn
+from aibridge_cli.db.connect import Settings
 
 
 def timed(fn, repeat: int) -> list[float]:
@@ -58,9 +60,8 @@ class Bench:
 
     # --- data ---------------------------------------------------------------
     def dsn(self) -> str:
-        from aibridge_cli import db
 
-        return db.resolve_dsn(db.Settings())
+        return resolve_dsn(Settings())
 
     def ensure_data(self) -> int:
         import psycopg
@@ -105,21 +106,21 @@ class Bench:
 
     def reference(self, calls):
         """calls(conn, q) runs the reference's queries for one case."""
-        from aibridge_cli.sqlfile import parse_file
+        from aibridge_cli.sqlc.translate import parse_file
 
         ref = {q.name: q for q in parse_file(Path(self.args.reference))}
         return self._sql_runner(ref.__getitem__, calls)
 
     def our_sql(self, calls):
         """The same, with our own named queries: the query alone, like for like with the reference."""
-        from aibridge_cli import queries
+        from aibridge_cli.sqlc import registry
 
-        return self._sql_runner(queries.get, calls)
+        return self._sql_runner(registry.get, calls)
 
     def _sql_runner(self, lookup, calls):
         import psycopg
 
-        from aibridge_cli.queries import bind
+        from aibridge_cli.sqlc.registry import bind
 
         dsn = self.dsn()
 
@@ -276,7 +277,7 @@ def _cursor_from_stderr(text: str) -> str | None:
 
 def run_scripts(b: Bench, args) -> list[tuple[str, str]]:
     """The import and prune benchmarks, on scratch databases of the same server."""
-    from aibridge_cli import embedded
+    from aibridge_cli.db import embedded
 
     server = embedded.running().dsn("postgres")
     runs = [("record import (bench/bench_import.py, 200,000 records)",

@@ -53,7 +53,7 @@ def server_dsn(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def template_dsn(server_dsn) -> str:
-    from aibridge_cli import migrate
+    from aibridge_cli.db import migrate
 
     with psycopg.connect(server_dsn, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')

@@ -4,9 +4,14 @@ import uuid
 
 import pytest
 
-from aibridge_cli import authz, db, queries
-from aibridge_cli.db import Settings
-from aibridge_cli.sqlfile import parse_text
+from aibridge_cli.policy import access
+
+from aibridge_cli.db import query
+
+from aibridge_cli.sqlc import registry
+from aibridge_cli.db.connect import Settings
+from aibridge_cli.sqlc.translate import parse_text
+from aibridge_cli.db.connect import connect
 from factories import add_interception, add_user, at
 
 PROBE = """
@@ -23,9 +28,9 @@ ORDER BY aibridge_interceptions.id
 def probe(monkeypatch):
     """A marked list query, registered for the test's duration."""
     q = parse_text(PROBE, "probe.sql")[0]
-    reg = dict(queries.registry())
+    reg = dict(registry.registry())
     reg[q.name] = q
-    monkeypatch.setattr(queries, "registry", lambda: reg)
+    monkeypatch.setattr(registry, "registry", lambda: reg)
     return q.name
 
 
@@ -41,8 +46,8 @@ def people(conn):
 
 
 def _read_as(dsn, who, name):
-    with db.connect(Settings(dsn=dsn, as_user=who)) as c:
-        return {r["id"] for r in db.many(c, name)}, {r["id"] for r in db.stream(c, name)}
+    with connect(Settings(dsn=dsn, as_user=who)) as c:
+        return {r["id"] for r in query.many(c, name)}, {r["id"] for r in query.stream(c, name)}
 
 
 def test_members_see_only_their_own_and_owners_auditors_everything(dsn, people, probe):
@@ -60,16 +65,16 @@ def test_without_as_or_without_marker_nothing_changes(dsn, people, probe):
     everything = {i for ids in people["ids"].values() for i in ids}
     listed, _ = _read_as(dsn, None, probe)
     assert listed == everything
-    with db.connect(Settings(dsn=dsn, as_user="alice")) as c:
+    with connect(Settings(dsn=dsn, as_user="alice")) as c:
         # AuthorizeFilter itself has no marker: it runs as written
-        rows = db.many(c, "AuthorizeFilter", authz_user_id=people["users"]["bob"]["id"])
+        rows = query.many(c, "AuthorizeFilter", authz_user_id=people["users"]["bob"]["id"])
     assert {r["id"] for r in rows} == set(people["ids"]["bob"])
 
 
 def test_the_filter_is_in_the_sql(dsn, people, probe):
-    q = queries.get(probe)
-    with db.connect(Settings(dsn=dsn, as_user="alice")) as c:
-        sql, params = authz.authorize(c, q, q.sql, queries.bind(q, {}))
+    q = registry.get(probe)
+    with connect(Settings(dsn=dsn, as_user="alice")) as c:
+        sql, params = access.authorize(c.subject, q, q.sql, registry.bind(q, {}))
     assert "-- @authorize_filter" not in sql
     assert "AND (aibridge_interceptions.initiator_id = %(authz_user_id)s::uuid)" in sql
     assert params["authz_user_id"] == people["users"]["alice"]["id"]
@@ -78,8 +83,8 @@ def test_the_filter_is_in_the_sql(dsn, people, probe):
 def test_a_marker_right_after_where(dsn, people, monkeypatch):
     q = parse_text("-- name: ProbeFirst :many\nSELECT aibridge_interceptions.id FROM aibridge_interceptions\n"
                    "WHERE\n    -- @authorize_filter\n    aibridge_interceptions.provider != 'x'\n", "p.sql")[0]
-    reg = {**queries.registry(), q.name: q}
-    monkeypatch.setattr(queries, "registry", lambda: reg)
+    reg = {**registry.registry(), q.name: q}
+    monkeypatch.setattr(registry, "registry", lambda: reg)
     listed, _ = _read_as(dsn, "bob", q.name)
     assert listed == set(people["ids"]["bob"])
 

@@ -4,6 +4,8 @@ import subprocess
 import sys
 
 import pytest
+from aibridge_cli.db.connect import connect
+from aibridge_cli.db.connect import Settings
 
 from conftest import make_cli
 
@@ -65,19 +67,18 @@ def test_unreachable_database_is_a_runtime_failure_without_password():
 
 
 def test_missing_tables_point_to_migrate(empty_dsn):
-    from aibridge_cli import db
+    from aibridge_cli.db import query
     from aibridge_cli.errors import SchemaMissing
 
     with pytest.raises(SchemaMissing) as e:
-        with db.connect(db.Settings(dsn=empty_dsn)) as conn:
-            db.one(conn, "GetUserByUsername", username="x")
+        with connect(Settings(dsn=empty_dsn)) as conn:
+            query.one(conn, "GetUserByUsername", username="x")
     assert "aibridge db migrate" in e.value.hint
 
 
 def test_statement_timeout_applies(dsn):
-    from aibridge_cli import db
 
-    with db.connect(db.Settings(dsn=dsn, timeout_ms=1234)) as conn:
+    with connect(Settings(dsn=dsn, timeout_ms=1234)) as conn:
         assert conn.execute("SHOW statement_timeout").fetchone()[0] == "1234ms"
         assert conn.execute("SHOW transaction_read_only").fetchone()[0] == "on"
 

@@ -7,14 +7,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from aibridge_cli import queries
-from aibridge_cli.queries import bind
+from aibridge_cli.sqlc import registry
+from aibridge_cli.sqlc.registry import bind
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_sql_file_parses_and_names_are_unique():
-    reg = queries.registry()
+    reg = registry.registry()
     assert "SetStatementTimeout" in reg
     files = list((ROOT / "sql" / "queries").glob("*.sql"))
     assert files and all(any(q.file == f.name for q in reg.values()) for f in files)
@@ -22,13 +22,13 @@ def test_every_sql_file_parses_and_names_are_unique():
 
 def test_every_parameter_has_a_cast():
     """Casts make the zero values and NULLs unambiguous for PostgreSQL."""
-    missing = [f"{q.where} @{p.name}" for q in queries.registry().values() for p in q.params.values() if p.cast is None]
+    missing = [f"{q.where} @{p.name}" for q in registry.registry().values() for p in q.params.values() if p.cast is None]
     assert missing == []
 
 
-@pytest.mark.parametrize("name", sorted(queries.registry()))
+@pytest.mark.parametrize("name", sorted(registry.registry()))
 def test_every_query_runs_on_an_empty_migrated_database(dsn, name):
-    q = queries.get(name)
+    q = registry.get(name)
     with psycopg.connect(dsn) as conn:
         if q.sql.lstrip().upper().startswith("COPY"):
             with conn.cursor().copy(q.sql):  # an empty COPY: checks table and columns

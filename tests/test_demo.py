@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from aibridge_cli import bulk
-from aibridge_cli.demo_data import COLUMNS, TABLES, DemoData
+from aibridge_cli.db import copy_format
+from aibridge_cli.demo.generator import COLUMNS, TABLES, DemoData
 from factories import add_user
 
 END = "2026-11-01T00:00:00Z"
@@ -120,7 +120,7 @@ def test_generator_text_does_not_depend_on_chunk_size():
 
 def test_copy_columns_match_the_generator():
     for t in TABLES:
-        assert bulk.columns(t) == COLUMNS[t]
+        assert copy_format.columns(t) == COLUMNS[t]
 
 
 # --- shape of the data -------------------------------------------------------------

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from aibridge_cli import importer
+from aibridge_cli.ingest import importer
 from factories import T0, add_interception, add_thought, add_tool_usage, add_user
 
 TABLES = ("users", "aibridge_interceptions", "aibridge_token_usages", "aibridge_user_prompts",
@@ -512,9 +512,9 @@ def test_invalid_utf8_is_reported_with_its_line(cli, conn, tmp_path):
 def test_a_value_postgresql_refuses_after_the_checks_names_its_line(cli, conn, tmp_path, small_batches, monkeypatch):
     """The safety net: should a check ever let through what PostgreSQL cannot read, the COPY error
     is reported with the line it came from, and nothing is written."""
-    from aibridge_cli import import_lines
+    from aibridge_cli.ingest import lines
 
-    monkeypatch.setattr(import_lines, "RFC3339", lambda text: True)  # a check that lets everything through
+    monkeypatch.setattr(lines, "RFC3339", lambda text: True)  # a check that lets everything through
     _, recs = every_type()
     recs[3] = dict(recs[3], created_at="2026-11-01T12:00:02+20:00")  # PostgreSQL allows offsets up to 15:59
     r = cli("record", "import", write(tmp_path, recs))

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from factories import T0, add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user, at
+from factories import add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user, at
 
 GHOST = uuid.UUID("99999999-9999-4999-8999-999999999999")  # an initiator with no users row
 

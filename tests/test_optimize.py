@@ -4,7 +4,7 @@ import json
 
 import psycopg
 
-from aibridge_cli import optimize
+from aibridge_cli.db import optimize
 from conftest import make_cli
 
 
@@ -44,7 +44,7 @@ def index_defs(conn):
 
 def deployment_tables(dsn, *, with_row=False, coder=False):
     """The tables as a deployment has them before aibridge ever migrates: schema 0001-0002 only."""
-    from aibridge_cli.queries import sql_dir
+    from aibridge_cli.sqlc.registry import sql_dir
 
     with psycopg.connect(dsn, autocommit=True) as conn:
         for f in ("0001_users.sql", "0002_aibridge.sql"):

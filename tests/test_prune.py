@@ -16,7 +16,9 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from aibridge_cli import bulk, db
+from aibridge_cli.db import copy_format
+
+from aibridge_cli.db import query
 from factories import T0, add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user
 
 CUTOFF = T0
@@ -179,16 +181,16 @@ def test_orphans_are_removed_and_counted_separately(cli, conn, mixed):
 
 def test_a_second_prune_is_refused_while_one_holds_the_lock(cli, conn, mixed, dsn):
     before = snapshot(conn)
-    assert db.one(conn, "TryPruneLock")["acquired"] is True
+    assert query.one(conn, "TryPruneLock")["acquired"] is True
     r = cli("prune", "--before", CUTOFF.isoformat())
     assert r.exit_code == 3
     assert r.stdout == ""
     assert r.stderr.startswith("error: another aibridge prune is already running")
     assert snapshot(conn) == before
-    db.one(conn, "ReleasePruneLock")
+    query.one(conn, "ReleasePruneLock")
     assert cli("prune", "--before", CUTOFF.isoformat()).exit_code == 0
     # The finished prune released its lock: this session can take it again.
-    assert db.one(conn, "TryPruneLock")["acquired"] is True
+    assert query.one(conn, "TryPruneLock")["acquired"] is True
 
 
 def test_a_locked_old_interception_is_skipped_and_taken_by_the_next_run(cli, conn, mixed, dsn):
@@ -209,9 +211,9 @@ def test_a_locked_old_interception_is_skipped_and_taken_by_the_next_run(cli, con
 
 
 def test_a_batch_that_cannot_get_a_child_row_lock_gives_up_whole(cli, conn, mixed, dsn, monkeypatch):
-    from aibridge_cli import pruning
+    from aibridge_cli.data import prune
 
-    monkeypatch.setattr(pruning, "RETRY_PAUSE_S", 0.01)
+    monkeypatch.setattr(prune, "RETRY_PAUSE_S", 0.01)
     before = snapshot(conn)
     victim = mixed["old"][0]["id"]
     with psycopg.connect(dsn) as other:
@@ -233,10 +235,10 @@ def test_a_batch_that_cannot_get_a_child_row_lock_gives_up_whole(cli, conn, mixe
 
 
 def test_max_duration_stops_between_batches_and_reports_what_remains(cli, conn, mixed, monkeypatch):
-    from aibridge_cli import pruning
+    from aibridge_cli.data import prune
 
     clock = iter(range(0, 10_000, 2))  # every look at the clock is two seconds later
-    monkeypatch.setattr(pruning.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(prune.time, "monotonic", lambda: float(next(clock)))
     before = snapshot(conn)
     r = cli("prune", "--before", CUTOFF.isoformat(), "--batch-size", "2", "--max-duration", "5s", "-f", "json")
     assert r.exit_code == 0, r.stderr
@@ -287,7 +289,7 @@ def test_reference_single_statement_query_counts_every_row(conn, mixed):
     before = snapshot(conn)
     want = expected_after(before, {i["id"] for i in mixed["old"]})
     with conn.transaction():
-        total = db.one(conn, "DeleteOldAIBridgeRecords", before_time=CUTOFF)["total_deleted"]
+        total = query.one(conn, "DeleteOldAIBridgeRecords", before_time=CUTOFF)["total_deleted"]
     assert total == sum(len(before[t]) - len(want[t]) for t in before)
     assert snapshot(conn) == want
 
@@ -374,7 +376,7 @@ def load_bulk(conn, n_old: int, n_new: int) -> tuple[set, set]:
     for table, rows in (("aibridge_interceptions", inter), ("aibridge_token_usages", tokens),
                         ("aibridge_user_prompts", prompts), ("aibridge_tool_usages", tools),
                         ("aibridge_model_thoughts", thoughts)):
-        bulk.copy_rows(conn, table, rows)
+        copy_format.copy_rows(conn, table, rows)
     return old_ids, new_ids
 
 
@@ -388,8 +390,8 @@ def wait_for_lock(conn, timeout=30.0):
     """Until the killed prune's session is gone (its advisory lock is free again)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if db.one(conn, "TryPruneLock")["acquired"]:
-            db.one(conn, "ReleasePruneLock")
+        if query.one(conn, "TryPruneLock")["acquired"]:
+            query.one(conn, "ReleasePruneLock")
             return
         time.sleep(0.05)
     raise AssertionError("the killed prune's session kept the lock")

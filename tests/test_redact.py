@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from aibridge_cli import redact
-from aibridge_cli.commands import common
-from aibridge_cli.render import FORMATS
+from aibridge_cli.policy import redaction
+from aibridge_cli import options
+from aibridge_cli.views.formats import FORMATS
 
 # Realistic in shape (lengths, prefixes, alphabets); none of them is a live credential.
 SECRETS = {
@@ -47,19 +47,22 @@ def rows():
              "model_thoughts": [{"content": THOUGHT}], "tool": "grep", "input_tokens": 7}]
 
 
+POLICY = [None]  # the policy the test's emit() applies, as the root callback would pass it
+
+
 @pytest.fixture(autouse=True)
 def _reset():
     yield
-    redact.configure()
+    POLICY[0] = None
 
 
 def emit(fmt, capsys, columns=None):
-    common.emit(rows(), fmt, columns=columns)
+    options.emit_with(POLICY[0], rows(), fmt, columns=columns)
     return capsys.readouterr().out
 
 
 def test_each_kind_of_secret_is_masked_and_the_rest_kept():
-    p = redact.Policy(redact=True)
+    p = redaction.Policy(redact=True)
     out = p.text(PROMPT) + p.text(TOOL_INPUT) + p.text(THOUGHT)
     for kind, secret in SECRETS.items():
         assert secret not in out, kind
@@ -75,11 +78,11 @@ def test_each_kind_of_secret_is_masked_and_the_rest_kept():
 @pytest.mark.parametrize("text", ["Use sk-learn for the model", "risk-free rate of 4%", "the password reset flow",
                                   "id 0b9f2d8e-6c1a-4a8e-9f43-3d2b5c7e1a90", "a @mention and user@localhost"])
 def test_ordinary_text_is_untouched(text):
-    assert redact.Policy(redact=True).text(text) == text
+    assert redaction.Policy(redact=True).text(text) == text
 
 
 def test_extra_patterns():
-    p = redact.Policy(patterns=[r"acme-[0-9a-f]{10}"])
+    p = redaction.Policy(patterns=[r"acme-[0-9a-f]{10}"])
     assert p.redact  # a pattern implies --redact
     out = p.text(THOUGHT)
     assert "acme-7f3a9c2e41" not in out and "[REDACTED]" in out and "[REDACTED:jwt]" in out
@@ -87,7 +90,7 @@ def test_extra_patterns():
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_redact_in_every_format(fmt, capsys):
-    redact.configure(redact=True)
+    POLICY[0] = redaction.Policy(redact=True)
     out = emit(fmt, capsys)
     for kind, secret in SECRETS.items():
         if fmt in ("table", "markdown") and kind in ("password_value", "url_password", "bearer", "stripe_key"):
@@ -98,15 +101,15 @@ def test_redact_in_every_format(fmt, capsys):
         data = json.loads(out)
         assert data[0]["tool"] == "bash" and data[0]["input_tokens"] == 12
         assert "[REDACTED:openai_key]" in data[1]["tool_usages"][0]["invocation_error"]
-        assert data[1]["user_prompts"][0]["prompt"] == redact.Policy(redact=True).text(PROMPT)
+        assert data[1]["user_prompts"][0]["prompt"] == redaction.Policy(redact=True).text(PROMPT)
 
 
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "tsv"])
 def test_redact_keeps_everything_else_byte_for_byte(fmt, capsys):
     plain = emit(fmt, capsys)
-    redact.configure(redact=True)
+    POLICY[0] = redaction.Policy(redact=True)
     masked = emit(fmt, capsys)
-    p = redact.Policy(redact=True)
+    p = redaction.Policy(redact=True)
     if fmt in ("csv", "tsv"):
         delim = "," if fmt == "csv" else "\t"
         a = list(csv.reader(io.StringIO(masked), delimiter=delim))
@@ -117,7 +120,7 @@ def test_redact_keeps_everything_else_byte_for_byte(fmt, capsys):
                 if col in ("prompt", "last_prompt", "input", "content"):
                     assert va == p.text(vb)
                 elif col in ("user_prompts", "tool_usages", "model_thoughts"):
-                    assert json.loads(va) == redact.Policy(redact=True).scrub(json.loads(vb))
+                    assert json.loads(va) == redaction.Policy(redact=True).scrub(json.loads(vb))
                 else:
                     assert va == vb
     else:
@@ -129,7 +132,7 @@ def test_redact_keeps_everything_else_byte_for_byte(fmt, capsys):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_no_content_in_every_format(fmt, capsys):
-    redact.configure(no_content=True)
+    POLICY[0] = redaction.Policy(no_content=True)
     out = emit(fmt, capsys, columns=["id", "prompt", "input", "content", "tool", "input_tokens"])
     assert "Deploy with" not in out and "curl" not in out and "session JWT" not in out
     assert "bash" in out and "grep" in out
@@ -150,11 +153,11 @@ def test_invalid_pattern_is_a_usage_error(cli):
     assert r.exit_code == 2 and "matches the empty string" in r.stderr
 
 
-def test_options_do_not_leak_into_the_next_invocation(cli):
-    assert cli("--redact", "--no-content", "db", "status", "-f", "json").exit_code == 0
-    assert redact.policy().active
-    assert cli("db", "status", "-f", "json").exit_code == 0
-    assert not redact.policy().active
+def test_options_do_not_leak_into_the_next_invocation(cli, secret_session):
+    args = ("interceptions", "show", str(secret_session["id"]), "-f", "json")
+    assert SECRETS["openai_key"] not in cli("--redact", *args).stdout
+    plain = cli(*args)
+    assert plain.exit_code == 0 and SECRETS["openai_key"] in plain.stdout
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from aibridge_cli.render import FORMATS, write_rows
+from aibridge_cli.views.formats import FORMATS, write_rows
 
 ROWS = [
     {"id": uuid.UUID("00000000-0000-0000-0000-0000000000a1"), "started_at": datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc),

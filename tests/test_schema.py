@@ -5,7 +5,7 @@ from pathlib import Path
 
 import psycopg
 
-from aibridge_cli import migrate
+from aibridge_cli.db import migrate
 from conftest import make_cli
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "schema.md"
@@ -71,7 +71,7 @@ def columns(conn, table):
 
 def index_shapes(conn, table):
     """The deployment's index shapes; aibridge's own (test_optimize.py covers them) are left out."""
-    from aibridge_cli import optimize
+    from aibridge_cli.db import optimize
 
     ours = [i.name for i in optimize.indexes()]
     rows = conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s AND indexname <> ALL(%s)", [table, ours]).fetchall()

@@ -12,10 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from aibridge_cli import db, queries, sessions_page
+from aibridge_cli.db import query
+
+from aibridge_cli.sqlc import registry
+
+from aibridge_cli.data import sessions
 from aibridge_cli.errors import AibridgeError, BadInput
-from aibridge_cli.sessions_page import Cursor, fetch_page, filter_params
-from aibridge_cli.sqlfile import parse_file
+from aibridge_cli.data.sessions import Cursor, fetch_page, filter_params
+from aibridge_cli.sqlc.translate import parse_file
 from factories import add_interception, add_prompt, add_token_usage, add_user, at
 
 REFERENCE = {q.name: q for q in parse_file(Path(__file__).with_name("sessions_reference.sql"))}
@@ -103,8 +107,8 @@ def oracle(data: dict, f: dict) -> list[dict]:
 
 def reference(conn, f: dict) -> list[dict]:
     q = REFERENCE["ReferenceSessions"]
-    cur = conn.cursor(row_factory=db.row_factory)
-    cur.execute(q.sql, queries.bind(q, f))
+    cur = conn.cursor(row_factory=query.row_factory)
+    cur.execute(q.sql, registry.bind(q, f))
     return cur.fetchall()
 
 
@@ -122,9 +126,9 @@ def walk(conn, f: dict, limit: int) -> list[dict]:
 def tiny_windows(monkeypatch):
     # Scan windows of a handful of interceptions, so that every page needs the window widened
     # and window edges fall among interceptions that start at the same instant.
-    monkeypatch.setattr(sessions_page, "MIN_FIRST_SCAN", 1)
-    monkeypatch.setattr(sessions_page, "FIRST_SCAN_FACTOR", 1)
-    monkeypatch.setattr(sessions_page, "GROWTH", 2)
+    monkeypatch.setattr(sessions, "MIN_FIRST_SCAN", 1)
+    monkeypatch.setattr(sessions, "FIRST_SCAN_FACTOR", 1)
+    monkeypatch.setattr(sessions, "GROWTH", 2)
 
 
 def filter_cases(data: dict) -> list[dict]:
@@ -149,7 +153,7 @@ def test_paged_list_matches_reference_and_oracle(conn, tiny_windows, seed):
     for f in filter_cases(data):
         truth = reference(conn, f)
         assert truth == oracle(data, f), f
-        count = db.one(conn, "CountAIBridgeSessions", **f)["count"]
+        count = query.one(conn, "CountAIBridgeSessions", **f)["count"]
         assert count == len(truth)
         for limit in (1, 4, 25):
             assert walk(conn, f, limit) == truth, (f, limit)
@@ -179,7 +183,7 @@ def test_every_window_gives_an_exact_prefix(conn, seed):
             offset, limit, scan = rnd.randrange(4), rnd.randrange(1, 12), rnd.choice([0, 1, 2, 3, 5, 8, 20, 200])
             params = {"cursor_started_at": cursor.started_at, "cursor_session_id": cursor.session_id,
                       "cursor_initiator_id": cursor.initiator_id} if cursor else {}
-            got = db.many(conn, "ListAIBridgeSessions", **f, **params, limit_=limit, offset_=offset, scan_limit=scan)
+            got = query.many(conn, "ListAIBridgeSessions", **f, **params, limit_=limit, offset_=offset, scan_limit=scan)
             assert got == after[offset:offset + len(got)], (f, cut, offset, limit, scan)
             if scan == 0:
                 assert len(got) == len(after[offset:offset + limit])
@@ -195,14 +199,14 @@ def test_after_session_id_matches_the_cursor_where_unambiguous(conn, seed=6):
     for key, rows in owners.items():
         # The reference's parameter inside the query, and the command's lookup.
         if len(rows) == 1:
-            got = db.many(conn, "ListAIBridgeSessions", **filter_params(), after_session_id=key, limit_=1000)
+            got = query.many(conn, "ListAIBridgeSessions", **filter_params(), after_session_id=key, limit_=1000)
             assert got == truth[truth.index(rows[0]) + 1:]
-            assert sessions_page.cursor_for_session_id(conn, filter_params(), key) == Cursor.of(rows[0])
+            assert sessions.cursor_for_session_id(conn, filter_params(), key) == Cursor.of(rows[0])
         else:
             with pytest.raises(AibridgeError):  # as the reference: the lookup finds several sessions
-                db.many(conn, "ListAIBridgeSessions", **filter_params(), after_session_id=key)
+                query.many(conn, "ListAIBridgeSessions", **filter_params(), after_session_id=key)
             with pytest.raises(BadInput):
-                sessions_page.cursor_for_session_id(conn, filter_params(), key)
+                sessions.cursor_for_session_id(conn, filter_params(), key)
         checked[min(len(rows), 2)] += 1
     assert checked[1] > 10 and checked[2] > 0
 

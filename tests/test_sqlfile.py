@@ -5,8 +5,8 @@ import uuid
 import pytest
 
 from aibridge_cli.errors import QueryFileError
-from aibridge_cli.queries import bind
-from aibridge_cli.sqlfile import EMBED_END, EMBED_START, ZERO_TIME, parse_text, translate
+from aibridge_cli.sqlc.registry import bind
+from aibridge_cli.sqlc.translate import EMBED_END, EMBED_START, ZERO_TIME, parse_text, translate
 
 
 def tr(body: str):

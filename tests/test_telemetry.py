@@ -14,9 +14,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from aibridge_cli import db, queries
+from aibridge_cli.db import query
+
+from aibridge_cli.sqlc import registry
 from aibridge_cli.commands.telemetry import STAT_COLUMNS
-from factories import add_interception, add_prompt, add_token_usage, add_tool_usage, add_user, at
+from factories import add_interception, add_prompt, add_token_usage, add_tool_usage, add_user
 
 W0 = datetime(2026, 11, 1, 0, 0, tzinfo=timezone.utc)  # the tests' window: [W0, W1)
 W1 = datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc)
@@ -93,7 +95,7 @@ SHAPES = ("SummarizeAIBridgeInterceptionsTelemetry", "SummarizeAIBridgeIntercept
 
 
 def summary_rows(conn, after, before, shape=SHAPES[0], **params):
-    rows = db.many(conn, shape, ended_at_after=after, ended_at_before=before, **params)
+    rows = query.many(conn, shape, ended_at_after=after, ended_at_before=before, **params)
     return {(r["provider"], r["model"], r["client"]): {c: r[c] for c in STAT_COLUMNS} for r in rows}
 
 
@@ -111,12 +113,12 @@ def per_group_rows(conn, after, before, queries_by_name=None):
 
 def _runner(conn, queries_by_name):
     if queries_by_name is None:
-        return (lambda name, **p: db.many(conn, name, **p)), (lambda name, **p: db.one(conn, name, **p))
+        return (lambda name, **p: query.many(conn, name, **p)), (lambda name, **p: query.one(conn, name, **p))
 
     def execute(name, p):
         q = queries_by_name[name]
         cur = conn.cursor(row_factory=psycopg.rows.dict_row)
-        cur.execute(q.sql, queries.bind(q, p))
+        cur.execute(q.sql, registry.bind(q, p))
         return cur
 
     return (lambda name, **p: execute(name, p).fetchall()), (lambda name, **p: execute(name, p).fetchone())
@@ -259,7 +261,7 @@ def test_table_shows_window_totals_bars_and_cache_ratio(cli, known):
 
 
 def test_filters_narrow_the_groups(cli, conn, known):
-    users = {u: db.one(conn, "GetUserByUsername", username=u)["id"] for u in ("alice", "bob")}
+    users = {u: query.one(conn, "GetUserByUsername", username=u)["id"] for u in ("alice", "bob")}
     cases = [
         (("--provider", "openai"), lambda i: i["provider"] == "openai"),
         (("--model", "claude-opus-4"), lambda i: i["model"] == "claude-opus-4"),
@@ -471,7 +473,7 @@ def test_one_pass_agrees_with_per_group_queries_on_random_data(conn, seed, with_
 @pytest.mark.parametrize("seed", [5, 6])
 def test_one_pass_agrees_with_the_reference_sql_itself(conn, seed, shape):
     """The reference's own queries, read at run time from the spec (never copied here)."""
-    from aibridge_cli.sqlfile import parse_file
+    from aibridge_cli.sqlc.translate import parse_file
 
     ref = {q.name: q for q in parse_file(REFERENCE)}
     random_data(conn, seed)
@@ -483,7 +485,7 @@ def test_one_pass_agrees_with_the_reference_sql_itself(conn, seed, shape):
 def test_by_bucket_rows_add_up_to_the_ungrouped_counts(conn, shape):
     data = random_data(conn, 7)
     flat = summary_rows(conn, W0, W1)
-    rows = db.many(conn, shape, ended_at_after=W0, ended_at_before=W1, bucket="hour", tz="UTC")
+    rows = query.many(conn, shape, ended_at_after=W0, ended_at_before=W1, bucket="hour", tz="UTC")
     additive = [c for c in STAT_COLUMNS if "millis" not in c and c != "unique_initiator_count"]
     sums = defaultdict(lambda: defaultdict(int))
     for r in rows:
@@ -501,7 +503,7 @@ def test_by_bucket_rows_add_up_to_the_ungrouped_counts(conn, shape):
 
 def test_as_a_member_summarizes_only_their_own_interceptions(cli, conn, known):
     add_user(conn, "olive", roles=["owner"])
-    alice = db.one(conn, "GetUserByUsername", username="alice")["id"]
+    alice = query.one(conn, "GetUserByUsername", username="alice")["id"]
     for who, keep in (("alice", lambda i: i["initiator_id"] == alice), ("olive", lambda i: True)):
         r = cli("--as", who, "telemetry", "summary", *WINDOW, "-f", "json")
         assert r.exit_code == 0, r.stderr
@@ -521,10 +523,10 @@ def test_unique_initiators_count_each_user_once_per_group_and_bucket(conn, shape
         end = start + timedelta(seconds=rng.randrange(1, 90))
         add_interception(conn, who, model=model, started_at=start, ended_at=end)
         made.append((model, end.replace(minute=0, second=0, microsecond=0), who))
-    flat = db.many(conn, shape, ended_at_after=W0, ended_at_before=W1)
+    flat = query.many(conn, shape, ended_at_after=W0, ended_at_before=W1)
     assert {r["model"]: r["unique_initiator_count"] for r in flat} == {
         m: len({w for mm, _, w in made if mm == m}) for m in ("m-a", "m-b")}
-    hourly = db.many(conn, shape, ended_at_after=W0, ended_at_before=W1, bucket="hour", tz="UTC")
+    hourly = query.many(conn, shape, ended_at_after=W0, ended_at_before=W1, bucket="hour", tz="UTC")
     expected = defaultdict(set)
     for model, hour, who in made:
         expected[(model, hour)].add(who)
@@ -566,11 +568,11 @@ def test_rows_written_since_the_statistics_keep_the_hashed_shape(conn, monkeypat
                         [(uuid.uuid4(), user, W0 + timedelta(seconds=n), W0 + timedelta(seconds=n + 1)) for n in range(400)])
     # A backend hands its counters over when idle, at most once a second unless asked to.
     conn.execute("SELECT pg_stat_force_next_flush()")
-    changed = db.one(conn, "TelemetryRowsChangedSinceAnalyze")["changed"]
+    changed = query.one(conn, "TelemetryRowsChangedSinceAnalyze")["changed"]
     assert changed >= 400
     assert telemetry.summary_query(conn, W0, W1) == SHAPES[0]
     conn.execute("ANALYZE aibridge_interceptions")
-    assert db.one(conn, "TelemetryRowsChangedSinceAnalyze")["changed"] == 0
+    assert query.one(conn, "TelemetryRowsChangedSinceAnalyze")["changed"] == 0
     assert telemetry.summary_query(conn, W1, W1 + timedelta(days=1)) == SHAPES[1]
 
 

@@ -9,8 +9,8 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.commands.common import note, parse_time, settings
-from aibridge_cli.errors import BadInput
+from aibridge_cli.options import note, parse_time, settings
+from aibridge_cli.db.connect import connect
 
 DEFAULT_INTERCEPTIONS = 5000
 
@@ -41,23 +41,26 @@ def demo(
     import secrets
     from datetime import datetime, timezone
 
-    from aibridge_cli import db, demo_load, embedded
-    from aibridge_cli.demo_data import DemoData
+
+    from aibridge_cli.demo import loader
+
+    from aibridge_cli.db import embedded
+    from aibridge_cli.demo.generator import DemoData
 
     when = parse_time(end, "--end") or datetime.now(timezone.utc).replace(microsecond=0)
     if seed is None:
         seed = secrets.randbelow(2**31)
-    demo_load.check_columns()
+    loader.check_columns()
     gen = DemoData(interceptions, seed, users=users, days=days, end=when)
     s = settings(ctx)
     started = time.monotonic()
-    with db.connect(s, read_only=False) as conn:
+    with connect(s, read_only=False) as conn:
         where = f"the embedded database in {embedded.home()}" if s.embedded else conn.info.dsn
-        rebuild = demo_load.prepare(conn, gen, append=append)
+        rebuild = loader.prepare(conn, gen, append=append)
         if not s.embedded:
             note(f"loading demo data into {where}")
         with _progress(interceptions) as (advance, stage):
-            counts = demo_load.load(conn, gen, rebuild_indexes=rebuild, progress=advance, stage=stage)
+            counts = loader.load(conn, gen, rebuild_indexes=rebuild, progress=advance, stage=stage)
     elapsed = time.monotonic() - started
     stamp = when.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
     note(f"loaded {interceptions:,} interceptions into {where} in {elapsed:.1f} s "
@@ -74,7 +77,7 @@ def _progress(total: int):
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from aibridge_cli.render import console
+    from aibridge_cli.views.formats import console
 
     with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TextColumn("interceptions"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console(stderr=True), transient=True) as bar:

@@ -8,7 +8,8 @@ from typing import Iterable, Iterator, Optional
 
 import typer
 
-from aibridge_cli.commands.common import (
+from aibridge_cli.options import (
+    scrub,
     ClientOpt, FormatOpt, InitiatorOpt, LimitOpt, ModelOpt, OffsetOpt, ProviderOpt, StartedAfterOpt,
     StartedBeforeOpt, emit, next_page_hint, note, parse_time, parse_uuid, read_db, resolve_user,
 )
@@ -74,14 +75,14 @@ def _group(rows: Iterable[dict]) -> dict:
 
 def attach_details(conn, batch: list[dict]) -> list[dict]:
     """Give each record its token usages, prompts and tool usages: one query per kind for the batch."""
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
     if not batch:
         return batch
     ids = [r["id"] for r in batch]
-    tokens = _group(db.many(conn, "ListAIBridgeTokenUsagesByInterceptionIDs", interception_ids=ids))
-    prompts = _group(db.many(conn, "ListAIBridgeUserPromptsByInterceptionIDs", interception_ids=ids))
-    tools = _group(db.many(conn, "ListAIBridgeToolUsagesByInterceptionIDs", interception_ids=ids))
+    tokens = _group(query.many(conn, "ListAIBridgeTokenUsagesByInterceptionIDs", interception_ids=ids))
+    prompts = _group(query.many(conn, "ListAIBridgeUserPromptsByInterceptionIDs", interception_ids=ids))
+    tools = _group(query.many(conn, "ListAIBridgeToolUsagesByInterceptionIDs", interception_ids=ids))
     for r in batch:
         r["token_usages"] = tokens.get(r["id"], [])
         r["user_prompts"] = prompts.get(r["id"], [])
@@ -127,28 +128,26 @@ def list_cmd(
     fmt: str = FormatOpt,
 ):
     """Ended interceptions, newest first, with their initiator's username, name and avatar."""
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
     _check_times(started_after, started_before)
     cursor = parse_uuid(after_id, "--after-id")
     limit = limit or DEFAULT_LIMIT
     with read_db(ctx) as conn:
         params = _filters(conn, started_after, started_before, initiator, provider, model, client)
-        if cursor is not None and db.one(conn, "GetAIBridgeInterceptionByID", id=cursor) is None:
+        if cursor is not None and query.one(conn, "GetAIBridgeInterceptionByID", id=cursor) is None:
             raise BadInput(f"--after-id: no interception with id {cursor}",
                            hint="pass the id of the last row of the previous page")
         params.update(after_id=cursor, limit_=limit, offset_=offset)
         if fmt == "table":
             # One row more than the page says whether a next page exists.
-            rows = [flatten(r) for r in db.many(conn, "ListAIBridgeInterceptions", **{**params, "limit_": limit + 1})]
+            rows = [flatten(r) for r in query.many(conn, "ListAIBridgeInterceptions", **{**params, "limit_": limit + 1})]
             more = len(rows) > limit
             rows = rows[:limit]
             if with_details:
                 attach_details(conn, rows)
-            from aibridge_cli.commands.interception_views import print_interceptions
-            from aibridge_cli.redact import scrub
-
-            print_interceptions(scrub(rows, keep_keys=True), with_details=with_details)
+            from aibridge_cli.views.interceptions import print_interceptions
+            print_interceptions(scrub(ctx, rows, keep_keys=True), with_details=with_details)
             if not rows:
                 note("no interceptions match" + (" (after the cursor)" if cursor else ""))
             elif more:
@@ -156,15 +155,15 @@ def list_cmd(
                        "with_details": with_details}
                 note(_next_page_hint(params, raw, rows[-1]["id"]))
             return
-        records: Iterator[dict] = (flatten(r) for r in db.stream(conn, "ListAIBridgeInterceptions", **params))
+        records: Iterator[dict] = (flatten(r) for r in query.stream(conn, "ListAIBridgeInterceptions", **params))
         if with_details:
             records = _with_details(conn, records)
         first = next(records, None)
         if first is None:
             # No row to take the header from: csv/tsv still get the deployment's columns.
-            emit([], fmt, columns=list(INTERCEPTION_COLUMNS + INITIATOR_KEYS + (DETAIL_KEYS if with_details else ())))
+            emit(ctx, [], fmt, columns=list(INTERCEPTION_COLUMNS + INITIATOR_KEYS + (DETAIL_KEYS if with_details else ())))
         else:
-            emit(itertools.chain([first], records), fmt, columns=list(first))
+            emit(ctx, itertools.chain([first], records), fmt, columns=list(first))
 
 
 @app.command("count")
@@ -179,41 +178,41 @@ def count_cmd(
     fmt: str = FormatOpt,
 ):
     """How many ended interceptions match the filters."""
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
     _check_times(started_after, started_before)
     with read_db(ctx) as conn:
         params = _filters(conn, started_after, started_before, initiator, provider, model, client)
-        n = db.one(conn, "CountAIBridgeInterceptions", **params)["count"]
+        n = query.one(conn, "CountAIBridgeInterceptions", **params)["count"]
     if fmt == "table":
         sys.stdout.write(f"{n}\n")  # a bare number: easy to read and to use in a script
     else:
-        emit([{"count": n}], fmt, columns=["count"])
+        emit(ctx, [{"count": n}], fmt, columns=["count"])
 
 
 def load_record(conn, interception_id) -> dict:
     """An interception with everything `show` prints: initiator, children rows and thread."""
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
-    row = db.one(conn, "GetAIBridgeInterceptionByID", id=interception_id)
+    row = query.one(conn, "GetAIBridgeInterceptionByID", id=interception_id)
     if row is None:
         raise NotFound(f"no interception with id {interception_id}",
                        hint="list ids with 'aibridge interceptions list'")
     record = dict(row)
-    user = db.one(conn, "GetAIBridgeInterceptionInitiator", id=row["initiator_id"]) or {}
+    user = query.one(conn, "GetAIBridgeInterceptionInitiator", id=row["initiator_id"]) or {}
     for key in INITIATOR_KEYS:
         record[key] = user.get(key.removeprefix("initiator_"))
-    record["token_usages"] = db.many(conn, "GetAIBridgeTokenUsagesByInterceptionID", interception_id=interception_id)
-    record["user_prompts"] = db.many(conn, "GetAIBridgeUserPromptsByInterceptionID", interception_id=interception_id)
-    record["tool_usages"] = db.many(conn, "GetAIBridgeToolUsagesByInterceptionID", interception_id=interception_id)
-    record["model_thoughts"] = db.many(conn, "GetAIBridgeModelThoughtsByInterceptionID", interception_id=interception_id)
+    record["token_usages"] = query.many(conn, "GetAIBridgeTokenUsagesByInterceptionID", interception_id=interception_id)
+    record["user_prompts"] = query.many(conn, "GetAIBridgeUserPromptsByInterceptionID", interception_id=interception_id)
+    record["tool_usages"] = query.many(conn, "GetAIBridgeToolUsagesByInterceptionID", interception_id=interception_id)
+    record["model_thoughts"] = query.many(conn, "GetAIBridgeModelThoughtsByInterceptionID", interception_id=interception_id)
     wanted = [i for i in (row["thread_parent_id"], row["thread_root_id"]) if i is not None]
-    found = {r["id"]: r for r in db.many(conn, "GetAIBridgeInterceptionsByIDs", ids=wanted)} if wanted else {}
+    found = {r["id"]: r for r in query.many(conn, "GetAIBridgeInterceptionsByIDs", ids=wanted)} if wanted else {}
     record["thread_parent"] = found.get(row["thread_parent_id"])
     record["thread_root"] = found.get(row["thread_root_id"])
-    record["thread_children"] = db.many(conn, "ListAIBridgeInterceptionChildren", id=interception_id,
+    record["thread_children"] = query.many(conn, "ListAIBridgeInterceptionChildren", id=interception_id,
                                         limit_=CHILDREN_SHOWN)
-    record["thread_children_count"] = db.one(conn, "CountAIBridgeInterceptionChildren", id=interception_id)["count"]
+    record["thread_children_count"] = query.one(conn, "CountAIBridgeInterceptionChildren", id=interception_id)["count"]
     return record
 
 
@@ -225,19 +224,17 @@ def show_cmd(
 ):
     """One interception in full: initiator, token usages, prompts, tool usages, thoughts, thread."""
     ident = parse_uuid(interception_id, "ID")
-    from aibridge_cli.redact import scrub
-
     with read_db(ctx) as conn:
         record = load_record(conn, ident)
     if fmt == "table":
-        from aibridge_cli.commands.interception_views import print_record
+        from aibridge_cli.views.interceptions import print_record
 
-        print_record(scrub(record, keep_keys=True))
+        print_record(scrub(ctx, record, keep_keys=True))
     elif fmt == "json":
         import json
 
-        from aibridge_cli.render import to_json_value
+        from aibridge_cli.views.formats import to_json_value
 
-        sys.stdout.write(json.dumps(to_json_value(scrub(record)), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps(to_json_value(scrub(ctx, record)), ensure_ascii=False, indent=2) + "\n")
     else:
-        emit([record], fmt)
+        emit(ctx, [record], fmt)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.commands.common import FormatOpt, LimitOpt, OffsetOpt, emit, note, read_db
+from aibridge_cli.options import FormatOpt, LimitOpt, OffsetOpt, emit, note, read_db
 
 app = typer.Typer(help="Models seen in ended interceptions.", no_args_is_help=True)
 
@@ -25,12 +25,12 @@ def list_cmd(
     fmt: str = FormatOpt,
 ):
     """Distinct model names of ended interceptions, in alphabetical order."""
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
     limit = limit or 100
     with read_db(ctx) as conn:
-        rows = db.many(conn, "ListAIBridgeModels", model=prefix or "", limit_=limit, offset_=offset)
-    emit(rows, fmt, columns=["model"])
+        rows = query.many(conn, "ListAIBridgeModels", model=prefix or "", limit_=limit, offset_=offset)
+    emit(ctx, rows, fmt, columns=["model"])
     if fmt == "table":
         if not rows:
             note("no models match" if prefix else "no ended interceptions yet")

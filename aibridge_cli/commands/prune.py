@@ -8,8 +8,9 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.commands.common import note, settings
+from aibridge_cli.options import note, settings
 from aibridge_cli.errors import BadInput
+from aibridge_cli.db.connect import connect
 
 DEFAULT_RETENTION = "60d"
 DEFAULT_BATCH = 5000
@@ -80,34 +81,36 @@ def prune_cmd(
 
 
 def _dry_run(ctx, cutoff, orphans):
-    from aibridge_cli import pruning
-    from aibridge_cli.commands.common import read_db
+    from aibridge_cli.data import prune
+    from aibridge_cli.options import read_db
 
     with read_db(ctx) as conn:
-        return pruning.dry_run(conn, cutoff, orphans)
+        return prune.dry_run(conn, cutoff, orphans)
 
 
 def _prune(ctx, cutoff, *, batch_size, deadline_s, lock_ms, orphans, progress):
     import time
 
-    from aibridge_cli import db, pruning
+    from aibridge_cli.db import query
+
+    from aibridge_cli.data import prune
 
     s = settings(ctx)
     deadline = time.monotonic() + deadline_s if deadline_s is not None else None
-    with db.connect(s, read_only=False, autocommit=True) as conn:
+    with connect(s, read_only=False, autocommit=True) as conn:
         # Plan every batch with its actual keyset values; a cached generic plan buys nothing here.
         conn.prepare_threshold = None
-        pruning.acquire_lock(conn)
+        prune.acquire_lock(conn)
         bar = None
         pruner = None
         try:
-            pruning.check_rights(conn)
+            prune.check_rights(conn)
             on_batch = lambda out, batch: None  # noqa: E731
             if progress:
-                total = db.one(conn, "CountInterceptionsBefore", before_time=cutoff)["interceptions"]
+                total = query.one(conn, "CountInterceptionsBefore", before_time=cutoff)["interceptions"]
                 bar = _ProgressBar(total)
                 on_batch = bar.update
-            pruner = pruning.Pruner(conn, cutoff, batch_size=batch_size, deadline=deadline, lock_timeout_ms=lock_ms,
+            pruner = prune.Pruner(conn, cutoff, batch_size=batch_size, deadline=deadline, lock_timeout_ms=lock_ms,
                                     statement_timeout_ms=s.timeout_ms, on_batch=on_batch)
             return pruner.run(orphans)
         except BaseException:
@@ -120,7 +123,7 @@ def _prune(ctx, cutoff, *, batch_size, deadline_s, lock_ms, orphans, progress):
         finally:
             if bar:
                 bar.stop()
-            pruning.release_lock(conn)
+            prune.release_lock(conn)
 
 
 class _ProgressBar:
@@ -129,7 +132,7 @@ class _ProgressBar:
     def __init__(self, total: int):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from aibridge_cli.render import console
+        from aibridge_cli.views.formats import console
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[rows]} rows"), TimeElapsedColumn(),
@@ -148,7 +151,7 @@ class _ProgressBar:
 
 
 def _summary(out, max_duration: Optional[str] = None) -> str:
-    from aibridge_cli.pruning import CHILD_TABLES
+    from aibridge_cli.data.prune import CHILD_TABLES
 
     verb = "would delete" if out.dry_run else "deleted"
     children = ", ".join(f"{TABLE_LABELS[t]} {out.deleted[t]:,}" for t in CHILD_TABLES)
@@ -167,10 +170,10 @@ def _summary(out, max_duration: Optional[str] = None) -> str:
 
 
 def _report(out, fmt: str, max_duration: Optional[str]) -> None:
-    from aibridge_cli.pruning import CHILD_TABLES, TABLES
+    from aibridge_cli.data.prune import CHILD_TABLES, TABLES
 
     if fmt == "json":
-        from aibridge_cli.render import dumps
+        from aibridge_cli.views.formats import dumps
 
         doc = {"before_time": out.before_time, "dry_run": out.dry_run, **out.deleted, "total_deleted": out.total}
         if out.orphans is not None:
@@ -184,7 +187,7 @@ def _report(out, fmt: str, max_duration: Optional[str]) -> None:
     if not sys.stdout.isatty():
         sys.stdout.write(_summary(out, max_duration) + "\n")
         return
-    from aibridge_cli.render import print_table
+    from aibridge_cli.views.formats import print_table
 
     head = "would delete" if out.dry_run else "deleted"
     rows = [{"table": f"aibridge_{t}", head: out.deleted[t]} for t in TABLES]

@@ -7,14 +7,14 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.commands.common import FORMAT_HELP
+from aibridge_cli.options import FORMAT_HELP
 from aibridge_cli.errors import AibridgeError, BadInput, NotFound
 
 app = typer.Typer(help="Write AI Bridge records: one at a time, or in bulk from NDJSON.", no_args_is_help=True)
 
 
 def _optional_format(value: Optional[str]) -> Optional[str]:
-    from aibridge_cli.commands.common import _check_format
+    from aibridge_cli.options import _check_format
 
     return None if value is None else _check_format(value)
 
@@ -33,12 +33,12 @@ _OPTIONS = {"interception_id": "INTERCEPTION_ID", "initiator_id": "--initiator",
 
 
 def _check(checker, obj: dict, **kw) -> dict:
-    from aibridge_cli import records
+    from aibridge_cli.ingest import fields
     from aibridge_cli.timeparse import utcnow
 
     try:
         return checker(obj, utcnow(), **kw)
-    except records.FieldError as e:
+    except fields.FieldError as e:
         opt = _OPTIONS.get(e.field, "--" + e.field.replace("_", "-"))
         msg = e.message
         if msg.startswith(e.field + ": "):
@@ -52,13 +52,13 @@ def _gather(**values) -> dict:
 
 
 def _times(**values):
-    from aibridge_cli.commands.common import parse_time
+    from aibridge_cli.options import parse_time
 
     return {k: parse_time(v, "--" + k.replace("_", "-")) for k, v in values.items()}
 
 
 def _meta(value: Optional[str], option: str = "--metadata"):
-    from aibridge_cli.commands.common import parse_json
+    from aibridge_cli.options import parse_json
 
     meta = parse_json(value, option)
     if meta is not None and not isinstance(meta, dict):
@@ -67,7 +67,7 @@ def _meta(value: Optional[str], option: str = "--metadata"):
 
 
 def _uuid(value: Optional[str], option: str) -> Optional[str]:
-    from aibridge_cli.commands.common import parse_uuid
+    from aibridge_cli.options import parse_uuid
 
     u = parse_uuid(value, option)
     return None if u is None else str(u)
@@ -80,15 +80,15 @@ def _new_id(rec: dict) -> str:
 
 
 def _require_interception(conn, iid: str) -> None:
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
-    if not db.one(conn, "RecordInterceptionExists", id=iid)["found"]:
+    if not query.one(conn, "RecordInterceptionExists", id=iid)["found"]:
         raise NotFound(f"no interception {iid}", hint="record it first with 'aibridge record interception'")
 
 
 def _stdin_text(option: str) -> str:
     if sys.stdin is None or sys.stdin.isatty():
-        raise BadInput(f"give {option} or pipe the text on stdin", hint=f"e.g. echo 'text' | aibridge record ... ")
+        raise BadInput(f"give {option} or pipe the text on stdin", hint="e.g. echo 'text' | aibridge record ... ")
     text = sys.stdin.read()
     if not text:
         raise BadInput(f"no text on stdin (give {option}, or pipe the text)")
@@ -98,12 +98,12 @@ def _stdin_text(option: str) -> str:
 
 
 def _print(row: dict, fmt: Optional[str], key: str = "id") -> None:
-    from aibridge_cli.commands.common import emit
+    from aibridge_cli.options import emit_with
 
     if fmt is None:
         sys.stdout.write(f"{row[key]}\n")
     else:
-        emit([row], fmt)
+        emit_with(None, [row], fmt)  # what was just written: ids and counts, no content to redact
 
 
 def _already(what: str, rid: str) -> AibridgeError:
@@ -131,31 +131,32 @@ def interception(
     fmt: Optional[str] = FmtOpt,
 ):
     """Record an interception (one LLM request); prints its id."""
-    from aibridge_cli import db, records
-    from aibridge_cli.commands.common import note, resolve_user, write_db
+    from aibridge_cli.db import query
+    from aibridge_cli.ingest import fields
+    from aibridge_cli.options import note, resolve_user, write_db
 
     obj = _gather(id=_uuid(id, "--id"), initiator=initiator, provider=provider, model=model, api_key_id=api_key_id,
                   client=client, client_session_id=client_session_id, metadata=_meta(metadata),
                   tool_call_id=tool_call_id, thread_parent_id=_uuid(thread_parent_id, "--thread-parent-id"),
                   thread_root_id=_uuid(thread_root_id, "--thread-root-id"), **_times(started_at=started_at))
-    rec = _check(records.interception, obj, id_required=False)
+    rec = _check(fields.interception, obj, id_required=False)
     with write_db(ctx) as conn:
         uid = resolve_user(conn, initiator, "--initiator")
-        user = db.one(conn, "GetUserByID", id=uid)
+        user = query.one(conn, "GetUserByID", id=uid)
         if user is None:
             raise NotFound(f"--initiator: no user with id {uid}",
                            hint="add the user with 'aibridge users add', or pass an existing username")
         parent, root = rec["thread_parent_id"], rec["thread_root_id"]
         if rec["tool_call_id"] is not None:
-            lineage = db.one(conn, "GetAIBridgeInterceptionLineageByToolCallID", tool_call_id=rec["tool_call_id"])
+            lineage = query.one(conn, "GetAIBridgeInterceptionLineageByToolCallID", tool_call_id=rec["tool_call_id"])
             if lineage is None:
                 note(f"note: no recorded tool call {rec['tool_call_id']!r}; this interception starts its own thread")
             else:
                 parent, root = lineage["thread_parent_id"], lineage["thread_root_id"]
         elif parent is not None and root is None:
-            found = db.one(conn, "GetRecordInterceptionRoot", id=parent)
+            found = query.one(conn, "GetRecordInterceptionRoot", id=parent)
             root = found["thread_root_id"] if found else parent
-        row = db.one(conn, "InsertAIBridgeInterception", id=_new_id(rec), api_key_id=rec["api_key_id"],
+        row = query.one(conn, "InsertAIBridgeInterception", id=_new_id(rec), api_key_id=rec["api_key_id"],
                      initiator_id=uid, provider=rec["provider"], model=rec["model"], metadata=rec["metadata"],
                      started_at=rec["started_at"], client=rec["client"], client_session_id=rec["client_session_id"],
                      thread_parent_interception_id=parent, thread_root_interception_id=root)
@@ -172,17 +173,17 @@ def end(
     fmt: Optional[str] = FmtOpt,
 ):
     """Mark an in-flight interception as ended; prints its id."""
-    from aibridge_cli import db
-    from aibridge_cli.commands.common import parse_time, write_db
-    from aibridge_cli.render import to_json_value
+    from aibridge_cli.db import query
+    from aibridge_cli.options import parse_time, write_db
+    from aibridge_cli.views.formats import to_json_value
     from aibridge_cli.timeparse import utcnow
 
     iid = _uuid(interception_id, "ID")
     when = parse_time(ended_at, "--ended-at") or utcnow()
     with write_db(ctx) as conn:
-        row = db.one(conn, "UpdateAIBridgeInterceptionEnded", id=iid, ended_at=when)
+        row = query.one(conn, "UpdateAIBridgeInterceptionEnded", id=iid, ended_at=when)
         if row is None:
-            state = db.one(conn, "GetRecordInterceptionState", id=iid)
+            state = query.one(conn, "GetRecordInterceptionState", id=iid)
             if state is None:
                 raise NotFound(f"no interception {iid}", hint="check the id with 'aibridge interceptions list'")
             if state["ended_at"] is not None:
@@ -207,16 +208,17 @@ def token_usage(
     fmt: Optional[str] = FmtOpt,
 ):
     """Record the tokens of one upstream response; prints the new id."""
-    from aibridge_cli import db, records
-    from aibridge_cli.commands.common import write_db
+    from aibridge_cli.db import query
+    from aibridge_cli.ingest import fields
+    from aibridge_cli.options import write_db
 
-    rec = _check(records.token_usage, _gather(
+    rec = _check(fields.token_usage, _gather(
         id=_uuid(id, "--id"), interception_id=_uuid(interception_id, "INTERCEPTION_ID"),
         provider_response_id=provider_response_id, input_tokens=input_tokens, output_tokens=output_tokens,
         metadata=_meta(metadata), **_times(created_at=created_at)), id_required=False)
     with write_db(ctx) as conn:
         _require_interception(conn, rec["interception_id"])
-        row = db.one(conn, "InsertAIBridgeTokenUsage", id=_new_id(rec), interception_id=rec["interception_id"],
+        row = query.one(conn, "InsertAIBridgeTokenUsage", id=_new_id(rec), interception_id=rec["interception_id"],
                      provider_response_id=rec["provider_response_id"], input_tokens=rec["input_tokens"],
                      output_tokens=rec["output_tokens"], metadata=rec["metadata"], created_at=rec["created_at"])
         if row is None:
@@ -236,17 +238,18 @@ def prompt(
     fmt: Optional[str] = FmtOpt,
 ):
     """Record a user prompt (from --text, or stdin); prints the new id."""
-    from aibridge_cli import db, records
-    from aibridge_cli.commands.common import write_db
+    from aibridge_cli.db import query
+    from aibridge_cli.ingest import fields
+    from aibridge_cli.options import write_db
 
     body = text if text is not None else _stdin_text("--text")
-    rec = _check(records.user_prompt, _gather(
+    rec = _check(fields.user_prompt, _gather(
         id=_uuid(id, "--id"), interception_id=_uuid(interception_id, "INTERCEPTION_ID"),
         provider_response_id=provider_response_id, prompt=body, metadata=_meta(metadata),
         **_times(created_at=created_at)), id_required=False)
     with write_db(ctx) as conn:
         _require_interception(conn, rec["interception_id"])
-        row = db.one(conn, "InsertAIBridgeUserPrompt", id=_new_id(rec), interception_id=rec["interception_id"],
+        row = query.one(conn, "InsertAIBridgeUserPrompt", id=_new_id(rec), interception_id=rec["interception_id"],
                      provider_response_id=rec["provider_response_id"], prompt=rec["prompt"],
                      metadata=rec["metadata"], created_at=rec["created_at"])
         if row is None:
@@ -273,18 +276,19 @@ def tool_usage(
     fmt: Optional[str] = FmtOpt,
 ):
     """Record a tool call the model made; prints the new id."""
-    from aibridge_cli import db, records
-    from aibridge_cli.commands.common import parse_json, write_db
+    from aibridge_cli.db import query
+    from aibridge_cli.ingest import fields
+    from aibridge_cli.options import parse_json, write_db
 
     parse_json(input, "--input")  # stored as given, but it must be JSON
-    rec = _check(records.tool_usage, _gather(
+    rec = _check(fields.tool_usage, _gather(
         id=_uuid(id, "--id"), interception_id=_uuid(interception_id, "INTERCEPTION_ID"),
         provider_response_id=provider_response_id, tool=tool, input=input, tool_call_id=tool_call_id,
         server_url=server_url, injected=injected, invocation_error=invocation_error, metadata=_meta(metadata),
         **_times(created_at=created_at)), id_required=False)
     with write_db(ctx) as conn:
         _require_interception(conn, rec["interception_id"])
-        row = db.one(conn, "InsertAIBridgeToolUsage", id=_new_id(rec), interception_id=rec["interception_id"],
+        row = query.one(conn, "InsertAIBridgeToolUsage", id=_new_id(rec), interception_id=rec["interception_id"],
                      provider_response_id=rec["provider_response_id"], provider_tool_call_id=rec["tool_call_id"],
                      tool=rec["tool"], server_url=rec["server_url"], input=rec["input"], injected=rec["injected"],
                      invocation_error=rec["invocation_error"], metadata=rec["metadata"],
@@ -307,19 +311,20 @@ def thought(
                                       help=FORMAT_HELP + " Without it, prints nothing (thoughts have no id)."),
 ):
     """Record a model thought (from --content, or stdin)."""
-    from aibridge_cli import db, records
-    from aibridge_cli.commands.common import emit, write_db
+    from aibridge_cli.db import query
+    from aibridge_cli.ingest import fields
+    from aibridge_cli.options import emit, write_db
 
     body = content if content is not None else _stdin_text("--content")
-    rec = _check(records.model_thought, _gather(
+    rec = _check(fields.model_thought, _gather(
         interception_id=_uuid(interception_id, "INTERCEPTION_ID"), content=body, source=source,
         metadata=_meta(metadata), **_times(created_at=created_at)), created_required=False)
     with write_db(ctx) as conn:
         _require_interception(conn, rec["interception_id"])
-        row = db.one(conn, "InsertAIBridgeModelThought", interception_id=rec["interception_id"],
+        row = query.one(conn, "InsertAIBridgeModelThought", interception_id=rec["interception_id"],
                      content=rec["content"], metadata=rec["metadata"], created_at=rec["created_at"])
     if fmt is not None:
-        emit([row], fmt)
+        emit(ctx, [row], fmt)
 
 
 @app.command("import")
@@ -333,8 +338,8 @@ def import_(
     """Import NDJSON records (users, interceptions, ends, token usages, prompts, tool usages, thoughts)."""
     import time
 
-    from aibridge_cli import importer
-    from aibridge_cli.commands.common import emit, note, write_db
+    from aibridge_cli.ingest import importer
+    from aibridge_cli.options import emit, note, write_db
     from aibridge_cli.timeparse import utcnow
 
     stream, total, label = _open_source(source)
@@ -353,7 +358,7 @@ def import_(
     note(f"{label}: {stats.total:,} records read, {verb} {stats.total_written:,}, "
          f"skipped {stats.total - stats.total_written:,} already stored or repeated ({secs:.1f}s{rate})")
     if fmt is not None:
-        emit(stats.rows(), fmt)
+        emit(ctx, stats.rows(), fmt)
 
 
 def _open_source(source: str):
@@ -384,7 +389,7 @@ class _progress:
         from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn,
                                    TimeRemainingColumn)
 
-        from aibridge_cli.render import console
+        from aibridge_cli.views.formats import console
 
         cols = [SpinnerColumn(), TextColumn(f"importing {self.label}")]
         if self.total:

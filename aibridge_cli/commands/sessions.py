@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.commands.common import (
+from aibridge_cli.options import (
+    scrub,
     ClientOpt, FormatOpt, InitiatorOpt, LimitOpt, ModelOpt, OffsetOpt, ProviderOpt, StartedAfterOpt,
     StartedBeforeOpt, emit, next_page_hint, note, parse_time, read_db, resolve_user,
 )
@@ -40,7 +41,7 @@ def _times(started_after, started_before):
 
 
 def _filters(conn, times, initiator, provider, model, client, session_id) -> dict:
-    from aibridge_cli.sessions_page import filter_params
+    from aibridge_cli.data.sessions import filter_params
 
     return filter_params(started_after=times[0], started_before=times[1],
                          initiator_id=resolve_user(conn, initiator), provider=(provider or "").strip(),
@@ -81,7 +82,7 @@ def list_cmd(
 
     Filters select interceptions; each session's values are computed over the ones that pass.
     """
-    from aibridge_cli.sessions_page import Cursor, cursor_for_session_id, fetch_page
+    from aibridge_cli.data.sessions import Cursor, cursor_for_session_id, fetch_page
 
     times = _times(started_after, started_before)
     if after and after_session_id:
@@ -95,13 +96,11 @@ def list_cmd(
         rows, following = fetch_page(conn, filters, limit=limit, offset=offset, after=cursor)
     if fmt == "table":
         if rows:
-            from aibridge_cli.redact import scrub
-
-            _print_table(scrub(rows, keep_keys=True))
+            _print_table(scrub(ctx, rows, keep_keys=True))
         else:
             note("no sessions match" + (" after the cursor" if cursor else ""))
     else:
-        emit(rows, fmt, columns=list(LIST_COLUMNS))
+        emit(ctx, rows, fmt, columns=list(LIST_COLUMNS))
     if following is not None:
         raw = {"initiator": initiator, "provider": provider, "model": model, "client": client,
                "session_id": session_id, "fmt": fmt}
@@ -121,17 +120,17 @@ def count_cmd(
     fmt: str = FormatOpt,
 ):
     """How many sessions `sessions list` would page through with the same filters."""
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
     times = _times(started_after, started_before)
     with read_db(ctx) as conn:
         filters = _filters(conn, times, initiator, provider, model, client, session_id)
-        db.run(conn, "TuneSessionsCount")
-        n = db.one(conn, "CountAIBridgeSessions", **filters)["count"]
+        query.run(conn, "TuneSessionsCount")
+        n = query.one(conn, "CountAIBridgeSessions", **filters)["count"]
     if fmt == "table":
         sys.stdout.write(f"{n}\n")  # a bare number: easy to read and to use in a script
     else:
-        emit([{"count": n}], fmt, columns=["count"])
+        emit(ctx, [{"count": n}], fmt, columns=["count"])
 
 
 @app.command("show")
@@ -144,31 +143,30 @@ def show_cmd(
 ):
     """One session as a tree: threads, the interceptions of each agentic loop, their tool calls,
     prompts and thoughts, with tokens and durations at every level."""
-    from aibridge_cli import db, sessions_tree
-    from aibridge_cli.sessions_page import filter_params
+    from aibridge_cli.db import query
+    from aibridge_cli.data import session_tree
+    from aibridge_cli.data.sessions import filter_params
 
     with read_db(ctx) as conn:
         who = resolve_user(conn, initiator) if initiator else None
-        owners = db.many(conn, "ListAIBridgeSessionInitiators", **filter_params(), key_session_id=session_id)
+        owners = query.many(conn, "ListAIBridgeSessionInitiators", **filter_params(), key_session_id=session_id)
         owner = _pick_owner(owners, session_id, who, initiator)
         key = {"session_id": session_id, "initiator_id": owner["initiator_id"]}
-        tree = sessions_tree.build(
+        tree = session_tree.build(
             session_id, owner,
-            interceptions=db.many(conn, "ListAIBridgeSessionInterceptions", **key),
-            tool_usages=db.many(conn, "ListAIBridgeSessionToolUsages", **key),
-            prompts=db.many(conn, "ListAIBridgeSessionPrompts", **key),
-            thoughts=db.many(conn, "ListAIBridgeSessionThoughts", **key),
+            interceptions=query.many(conn, "ListAIBridgeSessionInterceptions", **key),
+            tool_usages=query.many(conn, "ListAIBridgeSessionToolUsages", **key),
+            prompts=query.many(conn, "ListAIBridgeSessionPrompts", **key),
+            thoughts=query.many(conn, "ListAIBridgeSessionThoughts", **key),
         )
-    from aibridge_cli.redact import scrub
-
     if fmt == "table":
-        from aibridge_cli.render import console
+        from aibridge_cli.views.formats import console
 
-        console().print(sessions_tree.renderable(scrub(tree, keep_keys=True)))
+        console().print(session_tree.renderable(scrub(ctx, tree, keep_keys=True)))
     elif fmt in ("json", "jsonl"):
-        from aibridge_cli.render import dumps, to_json_value
+        from aibridge_cli.views.formats import dumps, to_json_value
 
-        tree = scrub(tree)
+        tree = scrub(ctx, tree)
         if fmt == "jsonl":
             sys.stdout.write(dumps(tree) + "\n")
         else:
@@ -177,7 +175,7 @@ def show_cmd(
             sys.stdout.write(json.dumps(to_json_value(tree), ensure_ascii=False, indent=2) + "\n")
     else:
         # Flat formats get one row per interception, in tree order, with its depth.
-        emit(sessions_tree.flat_rows(tree), fmt, columns=list(sessions_tree.FLAT_COLUMNS))
+        emit(ctx, session_tree.flat_rows(tree), fmt, columns=list(session_tree.FLAT_COLUMNS))
 
 
 # Table columns, most wanted first: a narrow terminal drops them from the end of this list.
@@ -194,7 +192,7 @@ def _print_table(rows: list[dict]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from aibridge_cli.render import console, short_text
+    from aibridge_cli.views.formats import console, short_text
 
     cells = {
         "started_at": [short_text(r["started_at"]) for r in rows],

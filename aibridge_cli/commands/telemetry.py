@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.commands.common import (
+from aibridge_cli.options import (
     ClientOpt, FormatOpt, InitiatorOpt, ModelOpt, ProviderOpt, emit, note, parse_time, read_db, resolve_user,
 )
 from aibridge_cli.errors import BadInput
@@ -72,12 +72,12 @@ def _check_by(value: Optional[str]) -> Optional[str]:
 
 
 def _resolve_tz(conn, tz: str) -> str:
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
     name = tz.strip()
     if name.upper() == "UTC":
         return "UTC"
-    row = db.one(conn, "ResolveTimeZone", tz=name) if name else None
+    row = query.one(conn, "ResolveTimeZone", tz=name) if name else None
     if row is None:
         raise BadInput(f"--tz: unknown time zone {tz!r}",
                        hint="use an IANA zone name such as UTC, Europe/Berlin or America/New_York")
@@ -110,13 +110,13 @@ FEW_INTERCEPTIONS_AT_WORST = 100_000
 
 
 def summary_query(conn, start, end) -> str:
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
-    plan = db.one(conn, "EstimateTelemetryWindowRows", ended_at_after=start, ended_at_before=end)["QUERY PLAN"]
+    plan = query.one(conn, "EstimateTelemetryWindowRows", ended_at_after=start, ended_at_before=end)["QUERY PLAN"]
     estimate = plan[0]["Plan"]["Plan Rows"]
     few = estimate <= FEW_INTERCEPTIONS
     if few:
-        changed = db.one(conn, "TelemetryRowsChangedSinceAnalyze")["changed"]
+        changed = query.one(conn, "TelemetryRowsChangedSinceAnalyze")["changed"]
         few = estimate + changed <= FEW_INTERCEPTIONS_AT_WORST
     return "SummarizeAIBridgeInterceptionsTelemetry" + ("FewInterceptions" if few else "")
 
@@ -140,15 +140,15 @@ def summary_cmd(
     """Per (provider, model, client): requests, unique users, prompts, tokens (input, output,
     cached read and written), duration percentiles and tool calls, over interceptions that
     ended in [--ended-after, --ended-before). In-flight interceptions never count."""
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
     bucket = _check_by(by)
     start, end = resolve_window(ended_after, ended_before)
     with read_db(ctx) as conn:
         zone = _resolve_tz(conn, tz)
         initiator_id = resolve_user(conn, initiator)
-        db.run(conn, "SetTelemetryWorkMem", work_mem=WORK_MEM)
-        rows = db.many(conn, summary_query(conn, start, end),
+        query.run(conn, "SetTelemetryWorkMem", work_mem=WORK_MEM)
+        rows = query.many(conn, summary_query(conn, start, end),
                        ended_at_after=start, ended_at_before=end, provider=provider or "", model=model or "",
                        client=client or "", initiator_id=initiator_id, bucket=bucket or "", tz=zone)
 
@@ -162,7 +162,7 @@ def summary_cmd(
         return
     keys = ["provider", "model", "client"] + (["bucket"] if bucket else []) + list(STAT_COLUMNS) + list(WINDOW_COLUMNS)
     out = ({**{k: r[k] for k in keys if k in r}, "ended_at_after": start, "ended_at_before": end} for r in rows)
-    emit(out, fmt, columns=keys)
+    emit(ctx, out, fmt, columns=keys)
     if fmt == "markdown":
         note(f"window: interceptions ended in {window}")
     if not rows:
@@ -170,8 +170,8 @@ def summary_cmd(
 
 
 def _print_table(rows, bucket, window) -> None:
-    from aibridge_cli.render import console
-    from aibridge_cli.telemetry_view import summary_table
+    from aibridge_cli.views.formats import console
+    from aibridge_cli.views.telemetry import summary_table
 
     note(f"window: interceptions ended in {window}" + (f", by {bucket}" if bucket else ""))
     if not rows:

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from aibridge_cli.commands.common import FORMAT_HELP, FormatOpt
+from aibridge_cli.options import FORMAT_HELP, FormatOpt
 from aibridge_cli.errors import AibridgeError, BadInput
 
 app = typer.Typer(help="Manage the users that interceptions belong to (initiators).", no_args_is_help=True)
@@ -15,7 +15,7 @@ COLUMNS = ["id", "username", "name", "email", "avatar_url", "rbac_roles", "creat
 
 
 def _optional_format(value: Optional[str]) -> Optional[str]:
-    from aibridge_cli.commands.common import _check_format
+    from aibridge_cli.options import _check_format
 
     return None if value is None else _check_format(value)
 
@@ -35,22 +35,24 @@ def add(
     """Add a user; prints the new user's id."""
     import uuid
 
-    from aibridge_cli import db, records
-    from aibridge_cli.commands.common import emit, write_db
+    from aibridge_cli.db import query
+
+    from aibridge_cli.ingest import fields
+    from aibridge_cli.options import emit, write_db
 
     obj = {"username": username, "name": name, "email": email, "avatar_url": avatar_url,
            "roles": [r.strip().lower() for r in role], "id": id}
     try:
-        rec = records.user(obj, None)
-    except records.FieldError as e:
+        rec = fields.user(obj, None)
+    except fields.FieldError as e:
         raise BadInput(f"--{e.field.replace('_', '-').replace('roles', 'role')}: {e.message.split(': ', 1)[-1]}",
                        hint="site roles are owner and auditor" if e.field == "roles" else None) from None
     uid = rec["id"] or str(uuid.uuid4())
     with write_db(ctx) as conn:
-        row = db.one(conn, "InsertUser", id=uid, username=rec["username"], display_name=rec["name"],
+        row = query.one(conn, "InsertUser", id=uid, username=rec["username"], display_name=rec["name"],
                      avatar_url=rec["avatar_url"], email=rec["email"], rbac_roles=rec["roles"])
         if row is None:
-            clash = db.one(conn, "GetUserByUsername", username=rec["username"])
+            clash = query.one(conn, "GetUserByUsername", username=rec["username"])
             if clash is not None:
                 raise AibridgeError(f"a user named {rec['username']!r} already exists (id {clash['id']})",
                                     hint="pick another username, or use the existing user")
@@ -58,7 +60,7 @@ def add(
     if fmt is None:
         print(row["id"])
     else:
-        emit([row], fmt, columns=COLUMNS)
+        emit(ctx, [row], fmt, columns=COLUMNS)
 
 
 @app.command("list")
@@ -69,15 +71,16 @@ def list_users(
     fmt: str = FormatOpt,
 ):
     """List users by username."""
-    from aibridge_cli import db, records
-    from aibridge_cli.commands.common import emit, read_db
+    from aibridge_cli.db import query
+    from aibridge_cli.ingest import fields
+    from aibridge_cli.options import emit, read_db
 
-    if role is not None and role.strip().lower() not in records.ROLES:
-        raise BadInput(f"--role: unknown role {role!r}", hint=f"use one of {', '.join(records.ROLES)}")
+    if role is not None and role.strip().lower() not in fields.ROLES:
+        raise BadInput(f"--role: unknown role {role!r}", hint=f"use one of {', '.join(fields.ROLES)}")
     cols = COLUMNS[:6] + (["deleted"] if include_deleted else []) + ["created_at"]
     with read_db(ctx) as conn:
-        rows = db.many(conn, "ListUsers", include_deleted=include_deleted, role=(role or "").strip().lower())
-    emit(rows, fmt, columns=cols)
+        rows = query.many(conn, "ListUsers", include_deleted=include_deleted, role=(role or "").strip().lower())
+    emit(ctx, rows, fmt, columns=cols)
 
 
 def register(root, name) -> None:

@@ -1,4 +1,4 @@
-"""The loader thread of `record import`: a batch of checked lines (import_lines.Batch) into the tables.
+"""The loader thread of `record import`: a batch of checked lines (lines.Batch) into the tables.
 
 It holds what the whole file needs across batches (users, interceptions written, their
 thread roots, thoughts written, children waiting for their interception), asks the database
@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Optional
 
-from aibridge_cli import bulk, db
-from aibridge_cli.bulk import COPY_COLUMNS
+from aibridge_cli.db import copy_format
+
+from aibridge_cli.db import query
+from aibridge_cli.db.copy_format import COPY_COLUMNS
 from aibridge_cli.errors import AibridgeError
-from aibridge_cli.import_lines import ID_KINDS, NULL, Batch, LineError, esc
+from aibridge_cli.ingest.lines import ID_KINDS, NULL, Batch, LineError, esc
+from aibridge_cli.db.errors import translate_errors
 
 ORDER = ("user", "interception", "interception_end", "token_usage", "user_prompt", "tool_usage", "model_thought")
 
@@ -78,11 +81,11 @@ class Loader:
         # COPYs leaves the server idle, so it must not share the GIL with the parser.
         self.turn = threading.Lock()
         for table, cols in COPY_COLUMNS.items():
-            if bulk.columns(table) != cols:
-                raise AibridgeError(f"internal: COPY column order of {table} changed in bulk.sql")
+            if copy_format.columns(table) != cols:
+                raise AibridgeError(f"internal: COPY column order of {table} changed in copy_format.sql")
 
     def load(self, batch: Batch) -> None:
-        """Load one batch of import_lines, holding `turn` except while COPY streams."""
+        """Load one batch of checked lines, holding `turn` except while COPY streams."""
         with self.turn:
             self._load(batch)
 
@@ -90,7 +93,7 @@ class Loader:
         from psycopg import errors as pgerrors
 
         self._users(batch.users)
-        with db.translate_errors():
+        with translate_errors():
             try:
                 with self.conn.transaction():
                     done = self._rest(batch, self.careful)
@@ -114,12 +117,12 @@ class Loader:
     def _users(self, users: list) -> None:
         if not users:
             return
-        from aibridge_cli import records
+        from aibridge_cli.ingest import fields
 
         for _, r in users:
             if r["id"] is None:
-                r["id"] = records.user_id_for(r["username"])
-        known = db.many(self.conn, "ImportKnownUsers", ids=_ids(r["id"] for _, r in users),
+                r["id"] = fields.user_id_for(r["username"])
+        known = query.many(self.conn, "ImportKnownUsers", ids=_ids(r["id"] for _, r in users),
                         usernames=[r["username"] for _, r in users])
         db_ids = {str(k["id"]) for k in known}
         db_name = {k["username"]: str(k["id"]) for k in known if not k["deleted"]}
@@ -145,7 +148,7 @@ class Loader:
                                   roles, "f", now, now)) + "\n")
             out_lines.append(line)
         if out:
-            with db.translate_errors():
+            with translate_errors():
                 _copy(self.conn, "users", out, out_lines, self.turn)
             self.stats.written["user"] += len(out)
 
@@ -160,7 +163,7 @@ class Loader:
         db_calls = {}
         wanted = {r[7] for r in inters if r[7] is not None}
         if wanted:
-            for row in db.many(conn, "ImportNewestToolCalls", tool_call_ids=json.dumps(list(wanted))):
+            for row in query.many(conn, "ImportNewestToolCalls", tool_call_ids=json.dumps(list(wanted))):
                 db_calls[row["tool_call_id"]] = (row["created_at"], str(row["interception_id"]))
         batch_calls: dict[str, list] = {}  # call id -> [(line, created_at, interception id)] of this batch
         if wanted:
@@ -176,7 +179,7 @@ class Loader:
             ask |= batch_ids
         stored = {}
         if ask:
-            for row in db.many(conn, "ImportStoredInterceptions", ids=_ids(ask)):
+            for row in query.many(conn, "ImportStoredInterceptions", ids=_ids(ask)):
                 stored[str(row["id"])] = (row["started_at"], row["ended_at"], str(row["thread_root_id"]))
         out = {kind: self._kept(kind, batch.rows[kind], batch.lines[kind], careful) for kind in ID_KINDS}
         thoughts_stored = self._stored_thoughts(batch.thoughts, batch_ids.difference(roots, stored))
@@ -204,7 +207,7 @@ class Loader:
         written["interception"], written["model_thought"] = len(new_inters), len(thoughts[0])
         written["interception_end"] = ends_done
         if db_ends:
-            written["interception_end"] += db.run(conn, "ImportEndInterceptions", ids=_ids(db_ends),
+            written["interception_end"] += query.run(conn, "ImportEndInterceptions", ids=_ids(db_ends),
                                                   ended_ats=list(db_ends.values()))
         return new_roots, set(new_inters), self._new_thoughts, new_orphans, written
 
@@ -212,7 +215,7 @@ class Loader:
         """(rows, lines) to COPY: careful batches drop the records already stored or repeated."""
         if not careful or not rows:
             return rows, lines
-        found = db.one(self.conn, STORED_ID_QUERIES[kind], ids=_ids(r[:36] for r in rows))["ids"]
+        found = query.one(self.conn, STORED_ID_QUERIES[kind], ids=_ids(r[:36] for r in rows))["ids"]
         skip = set(found.split(",")) if found else set()
         kept, kept_lines = [], []
         for row, line in zip(rows, lines):
@@ -276,7 +279,7 @@ class Loader:
         stored = set()
         asked = {item[1] for item in items}.difference(self.created, new_ids)
         if asked:
-            for row in db.many(self.conn, "ImportStoredThoughts", interception_ids=_ids(asked)):
+            for row in query.many(self.conn, "ImportStoredThoughts", interception_ids=_ids(asked)):
                 stored.add((str(row["interception_id"]), row["created_at"], row["content_md5"]))
         return stored
 
@@ -346,7 +349,7 @@ class Loader:
             return
         for k in names | ids:
             self.initiators[k] = None
-        for row in db.many(self.conn, "ImportKnownUsers", ids=_ids(ids), usernames=list(names)):
+        for row in query.many(self.conn, "ImportKnownUsers", ids=_ids(ids), usernames=list(names)):
             uid = str(row["id"])
             if uid in ids:
                 self.initiators[uid] = uid
@@ -357,7 +360,7 @@ class Loader:
         """Child records may name an interception anywhere in the file; those still unseen must be stored."""
         missing = {iid: line for iid, line in self.orphans.items() if iid not in self.roots}
         if missing:
-            found = {str(row["id"]) for row in db.many(self.conn, "ImportStoredInterceptions", ids=_ids(missing))}
+            found = {str(row["id"]) for row in query.many(self.conn, "ImportStoredInterceptions", ids=_ids(missing))}
             bad = [(line, iid) for iid, line in missing.items() if iid not in found]
             if bad:
                 line, iid = min(bad)
@@ -375,9 +378,9 @@ def _copy(conn, table: str, rows: list, lines: Optional[list] = None, turn=None,
         return
     from psycopg import errors as pgerrors
 
-    from aibridge_cli import queries
+    from aibridge_cli.sqlc import registry
 
-    sql = queries.get(bulk.COPY_QUERIES[table]).sql
+    sql = registry.get(copy_format.COPY_QUERIES[table]).sql
     if turn is not None:
         turn.release()  # the server works through the rows: the parser may run meanwhile
     try:

@@ -1,10 +1,10 @@
 """`aibridge record import`: NDJSON records, checked line by line, loaded with COPY in batches.
 
 One transaction for the whole file: any error rolls everything back. The main thread reads
-and checks lines, turning each into its COPY row (import_lines.py); a worker thread loads each
+and checks lines, turning each into its COPY row (lines.py); a worker thread loads each
 batch of 20,000 (the first is smaller, so that the server starts early): it resolves
 initiators, thread lineage and ends against what earlier lines and the database hold, then
-COPYs straight into the tables (import_loader.py).
+COPYs straight into the tables (loader.py).
 
 Knows psycopg through db/bulk; never prints (progress goes through a callback).
 """
@@ -17,10 +17,10 @@ import threading
 from datetime import datetime
 from typing import Callable, Iterable, Optional
 
-from aibridge_cli import db
+from aibridge_cli.db import query
 from aibridge_cli.errors import BadInput
-from aibridge_cli.import_lines import Batch, LineError, Parser
-from aibridge_cli.import_loader import Loader, Stats
+from aibridge_cli.ingest.lines import Batch, LineError, Parser
+from aibridge_cli.ingest.loader import Loader, Stats
 
 BATCH_LINES = 20_000
 SEND_BUFFER = 4 << 20  # bytes: more than one table's COPY rows of a batch
@@ -87,7 +87,7 @@ class _Worker:
 def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Callable[[int], None]] = None) -> Stats:
     """Check and load every line, in one transaction (the caller's); on bad input raise for
     the first bad line, counting the others."""
-    db.run(conn, "ImportPrepareSession")
+    query.run(conn, "ImportPrepareSession")
     _widen_send_buffer(conn)
     loader = Loader(conn, now)
     parser = Parser(now)

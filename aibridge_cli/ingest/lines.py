@@ -4,7 +4,7 @@ Per type a fast path takes the usual well-formed line with plain type checks, pr
 regexes and `datetime.fromisoformat` (which rejects 2026-02-30), and formats the COPY
 text-format row straight from the line's own strings: UUIDs and RFC 3339 times go to
 PostgreSQL as written. Anything it does not recognise at a glance goes to the shared checkers
-of records.py, which word the error, or normalise the record (non-canonical UUID spellings,
+of fields.py, which word the error, or normalise the record (non-canonical UUID spellings,
 times without an offset...); the normalised record then runs through the same fast path, so
 one piece of code formats every row.
 
@@ -20,12 +20,12 @@ import re
 from datetime import datetime, timezone
 from typing import Callable, Optional
 
-from aibridge_cli import records
-from aibridge_cli.bulk import NULL, esc  # noqa: F401  (importer takes them from here too)
+from aibridge_cli.ingest import fields
+from aibridge_cli.db.copy_format import NULL, esc  # noqa: F401  (importer takes them from here too)
 from aibridge_cli.errors import BadInput
-from aibridge_cli.records import FieldError
+from aibridge_cli.ingest.fields import FieldError
 
-MAX_BIGINT = records.MAX_BIGINT
+MAX_BIGINT = fields.MAX_BIGINT
 ID_KINDS = ("token_usage", "user_prompt", "tool_usage")  # child records with an id of their own
 
 
@@ -86,7 +86,7 @@ try:  # the C encoder itself: JSONEncoder.encode builds one per call
         return "".join(_encode(d, 0))
 
     def encode_input(v) -> str:
-        """json.dumps(v, ensure_ascii=False), as records.tool_usage stores a tool's JSON input."""
+        """json.dumps(v, ensure_ascii=False), as fields.tool_usage stores a tool's JSON input."""
         return "".join(_encode_spaced(v, 0))
 except (ImportError, TypeError):  # pragma: no cover - Pythons without the C accelerator
     _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -112,7 +112,7 @@ def _meta(v, plain: bool) -> Optional[str]:
 
 _is_uuid = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
 _are_two_uuids = re.compile(r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}){2}").fullmatch
-_is_any_uuid = records._UUID.fullmatch  # any case: an initiator that is a user id, not a username
+_is_any_uuid = fields._UUID.fullmatch  # any case: an initiator that is a user id, not a username
 # What PostgreSQL reads exactly as Python does: ASCII digits, an offset within its ±15:59.
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:[Zz]|[+-](?:0\d|1[0-5]):[0-5]\d)",
                      re.ASCII).fullmatch
@@ -146,9 +146,9 @@ def time_text(t: datetime) -> str:
 # Each fast method adds the line to the batch and returns True, or returns False having added
 # nothing: then the careful path checks the line.
 
-TOKEN_FIELDS, PROMPT_FIELDS, TOOL_FIELDS = records.TOKEN_FIELDS, records.PROMPT_FIELDS, records.TOOL_FIELDS
-THOUGHT_FIELDS, INTERCEPTION_FIELDS = records.THOUGHT_FIELDS, records.INTERCEPTION_FIELDS
-THOUGHT_SOURCES = records.THOUGHT_SOURCES
+TOKEN_FIELDS, PROMPT_FIELDS, TOOL_FIELDS = fields.TOKEN_FIELDS, fields.PROMPT_FIELDS, fields.TOOL_FIELDS
+THOUGHT_FIELDS, INTERCEPTION_FIELDS = fields.THOUGHT_FIELDS, fields.INTERCEPTION_FIELDS
+THOUGHT_SOURCES = fields.THOUGHT_SOURCES
 
 
 class Parser:
@@ -269,7 +269,7 @@ class Parser:
         return True
 
     def _end(self, o: dict, line: int, plain: bool) -> bool:
-        if not records.END_FIELDS.issuperset(o):
+        if not fields.END_FIELDS.issuperset(o):
             return False
         iid, v = o.get("id"), o.get("ended_at")
         ended = self.now if v is None else when(v)
@@ -327,7 +327,7 @@ class Parser:
 
     def careful(self, kind: str, o: dict, line: int) -> None:
         """Check the line with the shared checkers (which word the error); add what they return."""
-        rec = records.CHECKERS[kind](o, self.now[0])
+        rec = fields.CHECKERS[kind](o, self.now[0])
         b = self.batch
         if kind == "user":
             b.users.append((line, rec))
@@ -365,7 +365,7 @@ class Parser:
         fast = self.fast.get(kind) if type(kind) is str else None
         if fast is None and kind != "user":
             what = "missing field 'type'" if kind is None else f"unknown type {kind!r}"
-            raise LineError(lineno, what, hint=f"type is one of {', '.join(records.TYPES)}")
+            raise LineError(lineno, what, hint=f"type is one of {', '.join(fields.TYPES)}")
         plain = "\\" not in text
         if not plain and "\\u" in text:
             _check_escapes(obj, lineno)

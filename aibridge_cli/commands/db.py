@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import typer
 
-from aibridge_cli.commands.common import FormatOpt, emit, note, settings
+from aibridge_cli.commands import grants
+from aibridge_cli.options import FormatOpt, emit, note, settings
+from aibridge_cli.db.connect import connect
 
 app = typer.Typer(help="Create and inspect the AI Bridge schema; manage the embedded server.", no_args_is_help=True)
 
 
 def register(root: typer.Typer, name: str) -> None:
+    grants.register(app)
     root.add_typer(app, name=name)
 
 
 @app.command("migrate")
 def migrate_cmd(ctx: typer.Context, fmt: str = FormatOpt):
     """Apply pending schema migrations (a no-op where the tables already exist)."""
-    from aibridge_cli import db, migrate, optimize
+    from aibridge_cli.db import query
+    from aibridge_cli.db import migrate
+    from aibridge_cli.db import optimize
 
     s = settings(ctx)
-    with db.connect(s, read_only=False, autocommit=True) as conn:
-        before = db.one(conn, "DeploymentTablesPresent")["present"] or []
+    with connect(s, read_only=False, autocommit=True) as conn:
+        before = query.one(conn, "DeploymentTablesPresent")["present"] or []
         done = migrate.apply(conn)
         unbuilt = [r["index"] for r in optimize.status(conn) if r["state"] != "valid"]
     if s.embedded:
@@ -34,7 +39,7 @@ def migrate_cmd(ctx: typer.Context, fmt: str = FormatOpt):
         if before and done:
             note(f"existing tables kept as they were: {', '.join(before)}")
     else:
-        emit(rows, fmt, columns=["version", "status"])
+        emit(ctx, rows, fmt, columns=["version", "status"])
     if unbuilt:
         # Migrations build them only on a fresh database; see sql/schema/0003_aibridge_indexes.sql.
         note(f"aibridge's own indexes not built: {', '.join(unbuilt)} (migrate never builds them on tables that "
@@ -44,14 +49,17 @@ def migrate_cmd(ctx: typer.Context, fmt: str = FormatOpt):
 @app.command("status")
 def status_cmd(ctx: typer.Context, fmt: str = FormatOpt):
     """Show where the data is, the server, and applied and pending migrations."""
-    from aibridge_cli import db, embedded, migrate, optimize
+    from aibridge_cli.db import query
+    from aibridge_cli.db import embedded
+    from aibridge_cli.db import migrate
+    from aibridge_cli.db import optimize
 
     s = settings(ctx)
-    with db.connect(s) as conn:
-        info = db.one(conn, "ServerInfo")
+    with connect(s) as conn:
+        info = query.one(conn, "ServerInfo")
         indexes = [{"index": r["index"], "state": r["state"]} for r in optimize.status(conn)]
         done = migrate.applied(conn)
-        present = db.one(conn, "DeploymentTablesPresent")["present"] or []
+        present = query.one(conn, "DeploymentTablesPresent")["present"] or []
         target = conn.info.dsn  # libpq's view of the DSN, password left out
     rows = [{"version": v, "status": "applied" if v in done else "pending", "applied_at": done.get(v)}
             for v, _ in migrate.migration_files()]
@@ -67,9 +75,9 @@ def status_cmd(ctx: typer.Context, fmt: str = FormatOpt):
         missing_idx = [i["index"] for i in indexes if i["state"] != "valid"]
         if missing_idx and not missing:
             note(f"aibridge's own indexes not built: {', '.join(missing_idx)} (see 'aibridge db optimize')")
-        emit(rows, fmt, columns=["version", "status", "applied_at"])
+        emit(ctx, rows, fmt, columns=["version", "status", "applied_at"])
     else:
-        emit([{"target": "embedded" if s.embedded else target, **info, "tables": present, "indexes": indexes,
+        emit(ctx, [{"target": "embedded" if s.embedded else target, **info, "tables": present, "indexes": indexes,
                "migrations": [{k: v for k, v in r.items()} for r in rows]}], fmt)
 
 
@@ -85,11 +93,12 @@ def optimize_cmd(
     fmt: str = FormatOpt,
 ):
     """Create aibridge's own indexes CONCURRENTLY (writers are not blocked); never done implicitly."""
-    from aibridge_cli import db, optimize
+    from aibridge_cli.db import query
+    from aibridge_cli.db import optimize
 
-    with db.connect(settings(ctx), read_only=False, autocommit=True) as conn:
+    with connect(settings(ctx), read_only=False, autocommit=True) as conn:
         # An index build takes as long as it takes; a timeout would leave an invalid index behind.
-        db.run(conn, "SetStatementTimeout", timeout_ms=0)
+        query.run(conn, "SetStatementTimeout", timeout_ms=0)
         if dry_run:
             changed = []
         elif drop:
@@ -101,13 +110,13 @@ def optimize_cmd(
         verb = "dropped" if drop else "built"
         note(f"{verb} {len(changed)} index(es){': ' + ', '.join(changed) if changed else ''}" if not dry_run
              else "dry run: nothing changed")
-    emit(rows, fmt, columns=["index", "state", "size", "why"])
+    emit(ctx, rows, fmt, columns=["index", "state", "size", "why"])
 
 
 @app.command("stop")
 def stop_cmd(ctx: typer.Context):
     """Stop the embedded PostgreSQL server (the next command starts it again)."""
-    from aibridge_cli import embedded
+    from aibridge_cli.db import embedded
     from aibridge_cli.errors import BadInput
 
     if not settings(ctx).embedded:

@@ -77,9 +77,9 @@ def filter_params(*, started_after=None, started_before=None, initiator_id=None,
 def cursor_for_session_id(conn, filters: dict, key: str) -> Cursor:
     """The reference's `after_session_id`: the listed session with that key under the same
     filters, which must be exactly one."""
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
-    rows = [r for r in db.many(conn, "ListAIBridgeSessionInitiators", **filters, key_session_id=key)
+    rows = [r for r in query.many(conn, "ListAIBridgeSessionInitiators", **filters, key_session_id=key)
             if r["user_username"] is not None]
     if not rows:
         raise NotFound(f"--after-session-id: no listed session has the id {key!r} under these filters",
@@ -96,18 +96,18 @@ def fetch_page(conn, filters: dict, *, limit: int, offset: int = 0,
                after: Cursor | None = None) -> tuple[list[dict], Cursor | None]:
     """`limit` sessions after `offset` (and after the cursor), and the cursor of the next page
     (None when nothing follows)."""
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
     cursor = {"cursor_started_at": after.started_at, "cursor_session_id": after.session_id,
               "cursor_initiator_id": after.initiator_id} if after else {}
     want = offset + limit + 1  # one more than the page tells whether another page follows
     scan = max(MIN_FIRST_SCAN, want * FIRST_SCAN_FACTOR)
     while True:
-        rows = db.many(conn, "ListAIBridgeSessions", **filters, **cursor, limit_=limit + 1, offset_=offset,
+        rows = query.many(conn, "ListAIBridgeSessions", **filters, **cursor, limit_=limit + 1, offset_=offset,
                        scan_limit=scan)
         if len(rows) > limit or scan == 0:
             break
-        seen = db.one(conn, "CountAIBridgeSessionsScanned", **filters,
+        seen = query.one(conn, "CountAIBridgeSessionsScanned", **filters,
                       cursor_started_at=after.started_at if after else None, scan_limit=scan)["scanned"]
         if seen < scan:
             break  # the window held every interception in range: the short page is the truth

@@ -12,9 +12,10 @@ from functools import lru_cache
 
 import psycopg
 
-from aibridge_cli import db
-from aibridge_cli.queries import sql_dir
-from aibridge_cli.sqlfile import parse_file
+from aibridge_cli.db import query
+from aibridge_cli.sqlc.registry import sql_dir
+from aibridge_cli.sqlc.translate import parse_file
+from aibridge_cli.db.errors import translate_errors
 
 
 @dataclass
@@ -46,7 +47,7 @@ def _comment_after_header(text: str, name: str) -> str:
 
 
 def status(conn: psycopg.Connection) -> list[dict]:
-    present = {r["index"]: r for r in db.many(conn, "ListOptionalIndexes", names=[i.name for i in indexes()])}
+    present = {r["index"]: r for r in query.many(conn, "ListOptionalIndexes", names=[i.name for i in indexes()])}
     return [{"index": i.name, "state": ("valid" if present[i.name]["valid"] else "invalid") if i.name in present else "missing",
              "size": present[i.name]["size"] if i.name in present else "", "why": i.why} for i in indexes()]
 
@@ -54,7 +55,7 @@ def status(conn: psycopg.Connection) -> list[dict]:
 def create(conn: psycopg.Connection) -> list[str]:
     """Create the missing indexes (needs an autocommit connection); an invalid leftover is rebuilt."""
     built = []
-    with db.translate_errors():
+    with translate_errors():
         for row, idx in zip(status(conn), indexes()):
             if row["state"] == "valid":
                 continue
@@ -67,7 +68,7 @@ def create(conn: psycopg.Connection) -> list[str]:
 
 def drop(conn: psycopg.Connection) -> list[str]:
     dropped = []
-    with db.translate_errors():
+    with translate_errors():
         for row, idx in zip(status(conn), indexes()):
             if row["state"] != "missing":
                 conn.execute(idx.drop_sql)

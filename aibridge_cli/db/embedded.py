@@ -93,10 +93,10 @@ def start() -> Running:
 def _ensure_database(info: Running) -> None:
     import psycopg
 
-    from aibridge_cli import queries
+    from aibridge_cli.sqlc import registry
 
     with psycopg.connect(info.dsn("postgres"), autocommit=True) as conn:
-        exists = conn.execute(queries.get("DatabaseExists").sql, {"name": DATABASE}).fetchone()
+        exists = conn.execute(registry.get("DatabaseExists").sql, {"name": DATABASE}).fetchone()
         if not exists:
             # CREATE DATABASE takes no parameters; the name is our own constant.
             conn.execute(f'CREATE DATABASE "{DATABASE}"')

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import psycopg
 
-from aibridge_cli import db, embedded
-from aibridge_cli.queries import sql_dir
+from aibridge_cli.db import query
+
+from aibridge_cli.db import embedded
+from aibridge_cli.sqlc.registry import sql_dir
+from aibridge_cli.db.errors import translate_errors
 
 
 def migration_files() -> list[tuple[str, Path]]:
@@ -20,9 +23,9 @@ def migration_files() -> list[tuple[str, Path]]:
 
 
 def applied(conn: psycopg.Connection) -> dict[str, object]:
-    if not db.one(conn, "MigrationsTableExists")["exists"]:
+    if not query.one(conn, "MigrationsTableExists")["exists"]:
         return {}
-    return {r["version"]: r["applied_at"] for r in db.many(conn, "ListAppliedMigrations")}
+    return {r["version"]: r["applied_at"] for r in query.many(conn, "ListAppliedMigrations")}
 
 
 def pending(conn: psycopg.Connection) -> list[str]:
@@ -33,17 +36,17 @@ def pending(conn: psycopg.Connection) -> list[str]:
 def apply(conn: psycopg.Connection) -> list[str]:
     """Apply pending migrations, each in its own transaction; return the versions applied."""
     done_now = []
-    with db.translate_errors():
+    with translate_errors():
         with conn.transaction():
-            db.run(conn, "LockMigrations")
-            db.run(conn, "EnsureMigrationsTable")
+            query.run(conn, "LockMigrations")
+            query.run(conn, "EnsureMigrationsTable")
         for version, path in migration_files():
             with conn.transaction():
-                db.run(conn, "LockMigrations")
+                query.run(conn, "LockMigrations")
                 if version in applied(conn):
                     continue
                 conn.execute(path.read_text(encoding="utf-8"))
-                db.run(conn, "RecordMigration", version=version)
+                query.run(conn, "RecordMigration", version=version)
                 done_now.append(version)
     return done_now
 

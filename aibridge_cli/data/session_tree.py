@@ -147,7 +147,7 @@ def _time(value: datetime, day: Optional[datetime] = None) -> str:
     """UTC; the time of day alone when it falls on the session's first day."""
     from datetime import timezone
 
-    from aibridge_cli.render import short_text
+    from aibridge_cli.views.formats import short_text
 
     if day is not None and value.astimezone(timezone.utc).date() == day.astimezone(timezone.utc).date():
         return value.astimezone(timezone.utc).strftime("%H:%M:%S")

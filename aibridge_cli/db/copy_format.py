@@ -7,7 +7,9 @@ from typing import Iterable, Sequence
 
 import psycopg
 
-from aibridge_cli import db, queries
+
+from aibridge_cli.sqlc import registry
+from aibridge_cli.db.errors import translate_errors
 
 # table -> the named COPY query in sql/queries/bulk.sql
 COPY_QUERIES = {
@@ -45,7 +47,7 @@ def esc(s: str) -> str:
 
 def columns(table: str) -> list[str]:
     """The column order a COPY into `table` expects, read from its query."""
-    sql = queries.get(COPY_QUERIES[table]).sql
+    sql = registry.get(COPY_QUERIES[table]).sql
     inside = re.search(r"\(([^)]*)\)", sql).group(1)
     return [c.strip() for c in inside.split(",")]
 
@@ -54,9 +56,9 @@ def copy_rows(conn: psycopg.Connection, table: str, rows: Iterable[Sequence]) ->
     """COPY rows (tuples in columns(table) order; dicts/lists for jsonb are fine) into a table."""
     from psycopg.types.json import Jsonb
 
-    sql = queries.get(COPY_QUERIES[table]).sql
+    sql = registry.get(COPY_QUERIES[table]).sql
     n = 0
-    with db.translate_errors():
+    with translate_errors():
         with conn.cursor() as cur, cur.copy(sql) as copy:
             for row in rows:
                 copy.write_row([Jsonb(v) if isinstance(v, dict) else v for v in row])
@@ -66,8 +68,8 @@ def copy_rows(conn: psycopg.Connection, table: str, rows: Iterable[Sequence]) ->
 
 def copy_text(conn: psycopg.Connection, table: str, chunks: Iterable[str | bytes]) -> None:
     """COPY pre-formatted text-format data (tab-separated lines) into a table: the fastest path."""
-    sql = queries.get(COPY_QUERIES[table]).sql
-    with db.translate_errors():
+    sql = registry.get(COPY_QUERIES[table]).sql
+    with translate_errors():
         with conn.cursor() as cur, cur.copy(sql) as copy:
             for chunk in chunks:
                 copy.write(chunk)

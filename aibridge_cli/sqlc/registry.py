@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from aibridge_cli.errors import QueryFileError
-from aibridge_cli.sqlfile import Query, parse_file
+from aibridge_cli.sqlc.translate import Query, parse_file
 
 
 _NAME = re.compile(r"^--\s*name:\s*(\w+)", re.M)
@@ -15,10 +15,11 @@ _NAME = re.compile(r"^--\s*name:\s*(\w+)", re.M)
 
 def sql_dir() -> Path:
     # Installed wheels carry sql/ as aibridge_cli/sql; a source checkout has it beside the package.
-    packaged = Path(__file__).resolve().parent / "sql"
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "sql"
     if (packaged / "queries").is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "sql"
+    return package.parent / "sql"
 
 
 @lru_cache(maxsize=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Sequence
 
-from aibridge_cli.render import console, short_text
+from aibridge_cli.views.formats import console, short_text
 
 # A prompt or thought longer than this is cut on the `show` page (--format json has it all).
 SHOW_TEXT_LIMIT = 2000

@@ -3,9 +3,9 @@ reaches the output.
 
 Content is recognised by key, wherever it sits in a row or a nested record: `prompt`,
 `last_prompt`, `input` (tool inputs), `content` (thoughts); `--redact` also masks
-`invocation_error`, which often echoes the input. The root callback configures this module once
-per invocation; `common.emit` applies it to every listed row and the show commands call
-`scrub()` on what they print, so every format gets the same treatment.
+`invocation_error`, which often echoes the input. The root callback builds one Policy per
+invocation and keeps it in the Typer context; `options.emit` applies it to every listed row and
+the show commands call `options.scrub` on what they print, so every format gets the same treatment.
 """
 
 from __future__ import annotations
@@ -123,22 +123,3 @@ def _compile(pattern: str) -> re.Pattern:
     if rx.search(""):
         raise BadInput(f"--redact-pattern: {pattern!r} matches the empty string", hint="give a pattern that matches something")
     return rx
-
-
-_policy = Policy()
-
-
-def configure(redact: bool = False, patterns: Sequence[str] = (), no_content: bool = False) -> Policy:
-    """Set the policy for this invocation (the root callback calls it once)."""
-    global _policy
-    _policy = Policy(redact, patterns, no_content)
-    return _policy
-
-
-def policy() -> Policy:
-    return _policy
-
-
-def scrub(obj: Any, keep_keys: bool = False) -> Any:
-    """Apply the invocation's policy to a row or a nested record before printing it."""
-    return _policy.scrub(obj, keep_keys)

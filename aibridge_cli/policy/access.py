@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import re
 import uuid
-import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 
-from aibridge_cli.errors import NotFound, PermissionDenied
 
 # Site roles that read every interception (a deployment's rbac_roles).
 SEE_ALL = ("owner", "auditor")
@@ -38,48 +36,12 @@ class Subject:
         return f"{self.username} ({', '.join(self.roles) if self.roles else 'member'})"
 
 
-# The subject each open connection reads as; weak so closed connections leave no trace.
-_subjects: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def attach(conn, value: str, *, read_only: bool) -> Subject:
-    """Resolve `--as` once for this connection. Writing as a restricted user is refused:
-    the filter narrows what is read, it cannot make a write safe."""
-    subject = lookup(conn, value)
-    if not read_only and not subject.sees_all:
-        raise PermissionDenied(f"--as {value}: {subject.describe()} may only read; this command writes",
-                               hint="drop --as (or AIBRIDGE_AS) to write, or use --as with an owner")
-    _subjects[conn] = subject
-    return subject
-
-
-def subject_of(conn) -> Subject | None:
-    return _subjects.get(conn)
-
-
-def lookup(conn, value: str, option: str = "--as") -> Subject:
-    from aibridge_cli import db
-
-    text = value.strip()
-    try:
-        as_id = uuid.UUID(text)
-    except ValueError:
-        as_id = None
-    row = db.one(conn, "GetAccessSubject", id=as_id, username="" if as_id else text)
-    if row is None:
-        what = f"no user with id {text}" if as_id else f"no user named {text!r}"
-        raise NotFound(f"{option}: {what}", hint=f"list users with 'aibridge users list'; {option} takes a username or a user's UUID")
-    if row["deleted"]:
-        raise NotFound(f"{option}: user {row['username']!r} ({row['id']}) is deleted")
-    return Subject(id=row["id"], username=row["username"], roles=tuple(row["rbac_roles"] or ()))
-
-
 @lru_cache(maxsize=None)
 def predicate() -> str:
     """The translated predicate text (psycopg placeholders, `%` already doubled)."""
-    from aibridge_cli import queries
+    from aibridge_cli.sqlc import registry
 
-    sql = queries.get("AuthorizeFilter").sql
+    sql = registry.get("AuthorizeFilter").sql
     parts = PREDICATE_LINE.split(sql, maxsplit=1)
     if len(parts) != 2 or not parts[1].strip():
         from aibridge_cli.errors import QueryFileError
@@ -88,9 +50,8 @@ def predicate() -> str:
     return parts[1].strip()
 
 
-def authorize(conn, query, sql: str, params: dict) -> tuple[str, dict]:
-    """The SQL and parameters to run for `query` on `conn`, the filter injected where due."""
-    subject = _subjects.get(conn)
+def authorize(subject: Subject | None, query, sql: str, params: dict) -> tuple[str, dict]:
+    """The SQL and parameters to run for `query` as `subject`, the filter injected where due."""
     if subject is None or subject.sees_all or not query.authorize_filter:
         return sql, params
     if PARAM in params:

@@ -4,7 +4,7 @@ Deterministic: the same seed, size and end time give byte-identical text (ids in
 because every random choice comes from one `random.Random(seed)` consumed in a fixed order.
 Rows are formatted straight into PostgreSQL's COPY text format (tab-separated, `\\N` for
 NULL), since building Python objects per value would make a million interceptions take
-minutes. See demo_catalog.py for the shape of the data.
+minutes. See catalog.py for the shape of the data.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from datetime import datetime, timedelta, timezone
 from itertools import accumulate
 from typing import Iterator, Optional
 
-from aibridge_cli import demo_catalog as cat
-from aibridge_cli.bulk import COPY_COLUMNS, NULL
-from aibridge_cli.bulk import esc as copy_escape
+from aibridge_cli.demo import catalog as cat
+from aibridge_cli.db.copy_format import COPY_COLUMNS, NULL
+from aibridge_cli.db.copy_format import esc as copy_escape
 
 TABLES = ("users", "aibridge_interceptions", "aibridge_token_usages", "aibridge_user_prompts",
           "aibridge_tool_usages", "aibridge_model_thoughts")

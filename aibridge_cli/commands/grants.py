@@ -1,6 +1,6 @@
 """`aibridge db grant` / `db revoke`: PostgreSQL login roles whose reach the database enforces.
 
-The rules themselves (grants and row-level security policies) are in sql/queries/authz.sql.
+The rules themselves (grants and row-level security policies) are in sql/queries/access.sql.
 Passwords never travel in clear: the tool generates one (or reads it from stdin), hashes it
 into a SCRAM verifier on the client as psql's \\password does, sends only the verifier, and
 writes a generated password to a new mode-0600 file.
@@ -16,18 +16,19 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.commands.common import FormatOpt, emit, note, write_db
-from aibridge_cli.commands.db_cmd import app as db_app
+from aibridge_cli.options import FormatOpt, emit, note, write_db
 from aibridge_cli.errors import AibridgeError, BadInput, NotFound, PermissionDenied, SchemaMissing
+from aibridge_cli.db.errors import MIGRATE_HINT
 
 LEVELS = ("member", "auditor", "recorder")
 ROLE_PREFIX = "aibridge_"
 MAX_IDENT = 63  # PostgreSQL's NAMEDATALEN - 1, in bytes
 
 
-def register(root, name) -> None:
-    """The commands join the existing `db` group when this module is imported."""
-    return None
+def register(db_group: typer.Typer) -> None:
+    """`db grant` and `db revoke` belong to the `db` group."""
+    db_group.command("grant")(grant_cmd)
+    db_group.command("revoke")(revoke_cmd)
 
 
 def role_name_for(username: str) -> str:
@@ -45,7 +46,6 @@ def _check_level(value: str) -> str:
     return v
 
 
-@db_app.command("grant")
 def grant_cmd(
     ctx: typer.Context,
     user: str = typer.Argument(..., help="The user (username or UUID) the login role acts for."),
@@ -59,7 +59,8 @@ def grant_cmd(
     fmt: str = FormatOpt,
 ):
     """Create or update a PostgreSQL login role for USER and enforce its access with row-level security."""
-    from aibridge_cli import authz, db
+    from aibridge_cli.policy import subjects
+    from aibridge_cli.db import query
 
     if password_file and password_stdin:
         raise BadInput("--password-file and --password-stdin exclude each other",
@@ -72,21 +73,21 @@ def grant_cmd(
     written = False
     try:
         with write_db(ctx) as conn:
-            subject = authz.lookup(conn, user, option="USER")
+            subject = subjects.lookup(conn, user, option="USER")
             name = role_name_for(subject.username)
             _preflight(conn, confirm_deployment=confirm_deployment)
-            state = db.one(conn, "AccessRoleState", role_name=name)
+            state = query.one(conn, "AccessRoleState", role_name=name)
             if state["exists"] and not state["managed"]:
                 raise AibridgeError(f"a PostgreSQL role named {name!r} already exists and was not created by aibridge",
                                     hint="refusing to change a role aibridge does not manage; rename or drop it first")
             verifier = ""
             if password is not None:
                 verifier = conn.pgconn.encrypt_password(password.encode(), name.encode(), b"scram-sha-256").decode()
-            db.run(conn, "InstallAccessControl")
-            db.run(conn, "SetAccessParameters", role_name=name, user_id=str(subject.id), access=role,
+            query.run(conn, "InstallAccessControl")
+            query.run(conn, "SetAccessParameters", role_name=name, user_id=str(subject.id), access=role,
                    password_verifier=verifier)
-            db.run(conn, "GrantAccess")
-            db.run(conn, "SetAccessParameters")  # clear the settings before the transaction ends
+            query.run(conn, "GrantAccess")
+            query.run(conn, "SetAccessParameters")  # clear the settings before the transaction ends
             if password_file:
                 _write_secret(password_file, password)
                 written = True
@@ -110,21 +111,20 @@ def grant_cmd(
         if how == "none":
             note("no password set: the role can log in only where pg_hba.conf needs none (peer, cert, gss)")
         note(f"connect with: --dsn '{target}'")
-    emit([row], fmt, columns=list(row))
+    emit(ctx, [row], fmt, columns=list(row))
 
 
-@db_app.command("revoke")
 def revoke_cmd(
     ctx: typer.Context,
     user: str = typer.Argument(..., help="The user (username or UUID), or the login role's name."),
     fmt: str = FormatOpt,
 ):
     """Take back a login role's access to this database and drop the role (kept while other databases use it)."""
-    from aibridge_cli import authz, db
+    from aibridge_cli.db import query
 
     with write_db(ctx) as conn:
         name, username = _role_to_revoke(conn, user)
-        state = db.one(conn, "AccessRoleState", role_name=name)
+        state = query.one(conn, "AccessRoleState", role_name=name)
         if not state["exists"]:
             raise NotFound(f"no login role {name!r} for {username or user}", hint="nothing to revoke")
         if not state["managed"]:
@@ -134,24 +134,24 @@ def revoke_cmd(
             raise BadInput(f"refusing to revoke {name!r}: it is the role this connection uses",
                            hint="connect as the tables' owner")
         _preflight(conn, confirm_deployment=True)
-        db.run(conn, "SetAccessParameters", role_name=name)
-        db.run(conn, "RevokeAccess")
-        db.run(conn, "SetAccessParameters")
-        after = db.one(conn, "AccessRoleState", role_name=name)
+        query.run(conn, "SetAccessParameters", role_name=name)
+        query.run(conn, "RevokeAccess")
+        query.run(conn, "SetAccessParameters")
+        after = query.one(conn, "AccessRoleState", role_name=name)
     row = {"role_name": name, "username": username, "dropped": not after["exists"]}
     if fmt == "table":
         if after["exists"]:
             note(f"revoked {name}'s access to this database; the role is kept: it still holds rights in another database")
         else:
             note(f"revoked {name}'s access and dropped the role")
-    emit([row], fmt, columns=list(row))
+    emit(ctx, [row], fmt, columns=list(row))
 
 
 def _role_to_revoke(conn, value: str) -> tuple[str, Optional[str]]:
-    from aibridge_cli import authz
+    from aibridge_cli.policy import subjects
 
     try:
-        subject = authz.lookup(conn, value, option="USER")
+        subject = subjects.lookup(conn, value, option="USER")
         return role_name_for(subject.username), subject.username
     except NotFound:
         # The user may be gone from users already: accept the role's own name too.
@@ -161,14 +161,15 @@ def _role_to_revoke(conn, value: str) -> tuple[str, Optional[str]]:
 
 
 def _preflight(conn, *, confirm_deployment: bool) -> None:
-    from aibridge_cli import db, migrate
+    from aibridge_cli.db import query
+    from aibridge_cli.db import migrate
 
-    present = set(db.one(conn, "DeploymentTablesPresent")["present"] or [])
+    present = set(query.one(conn, "DeploymentTablesPresent")["present"] or [])
     missing = sorted({"users", "visible_users", "aibridge_interceptions", "aibridge_token_usages",
                       "aibridge_user_prompts", "aibridge_tool_usages", "aibridge_model_thoughts"} - present)
     if missing:
-        raise SchemaMissing(f"missing tables: {', '.join(missing)}", hint=db.MIGRATE_HINT)
-    pre = db.one(conn, "AccessPreflight")
+        raise SchemaMissing(f"missing tables: {', '.join(missing)}", hint=MIGRATE_HINT)
+    pre = query.one(conn, "AccessPreflight")
     if not pre["can_create_roles"]:
         raise PermissionDenied(f"role {pre['role_name']!r} lacks the CREATEROLE privilege that creating login roles needs",
                                hint="run 'db grant' as a superuser or a role with CREATEROLE that owns the tables")

@@ -17,9 +17,11 @@ from typing import Callable, Optional
 import psycopg
 from psycopg import errors as pgerrors
 
-from aibridge_cli import db
+from aibridge_cli.db import query
 from aibridge_cli.errors import EXIT_LOCKED, AibridgeError, PermissionDenied, SchemaMissing
-from aibridge_cli.sqlfile import NIL_UUID, ZERO_TIME
+from aibridge_cli.sqlc.translate import NIL_UUID, ZERO_TIME
+from aibridge_cli.db.errors import translate_errors
+from aibridge_cli.db.errors import MIGRATE_HINT
 
 TABLES = ("interceptions", "token_usages", "user_prompts", "tool_usages", "model_thoughts")
 CHILD_TABLES = TABLES[1:]
@@ -74,10 +76,10 @@ class Stop(Exception):
 def dry_run(conn: psycopg.Connection, before: datetime, orphans: bool) -> Outcome:
     start = time.monotonic()
     out = Outcome(before_time=before, dry_run=True)
-    row = db.one(conn, "CountOldAIBridgeRecords", before_time=before)
+    row = query.one(conn, "CountOldAIBridgeRecords", before_time=before)
     out.deleted = {t: row[t] for t in TABLES}
     if orphans:
-        row = db.one(conn, "CountAIBridgeOrphans")
+        row = query.one(conn, "CountAIBridgeOrphans")
         out.orphans = {t: row[f"orphan_{t}"] for t in CHILD_TABLES}
     out.elapsed_s = time.monotonic() - start
     return out
@@ -86,9 +88,9 @@ def dry_run(conn: psycopg.Connection, before: datetime, orphans: bool) -> Outcom
 def check_rights(conn: psycopg.Connection) -> None:
     """Refuse, before deleting anything, a role that is not the tables' owner or that row-level
     security would restrict (a DELETE under a policy silently skips the rows it cannot see)."""
-    rows = db.many(conn, "PruneTableRights")
+    rows = query.many(conn, "PruneTableRights")
     if len(rows) < len(TABLES):
-        raise SchemaMissing("the AI Bridge tables are missing", hint=db.MIGRATE_HINT)
+        raise SchemaMissing("the AI Bridge tables are missing", hint=MIGRATE_HINT)
     user = conn.info.user
     not_owned = [r for r in rows if not r["is_owner"]]
     if not_owned:
@@ -133,7 +135,7 @@ class Pruner:
                     self._orphan_pass(table)
         except Stop:
             self.out.stopped_early = True
-            row = db.one(self.conn, "CountInterceptionsBefore", before_time=self.out.before_time)
+            row = query.one(self.conn, "CountInterceptionsBefore", before_time=self.out.before_time)
             self.out.remaining_interceptions = row["interceptions"]
         finally:
             self.out.elapsed_s = time.monotonic() - self._start
@@ -148,7 +150,7 @@ class Pruner:
         # A little under SLICES full batches, so that a slice rarely needs a second, tiny batch.
         window = max(1, self.batch_size * SLICES * 9 // 10)
         while True:
-            end = db.one(self.conn, "PruneWindowEnd", before_time=self.out.before_time, after_started_at=lo[0],
+            end = query.one(self.conn, "PruneWindowEnd", before_time=self.out.before_time, after_started_at=lo[0],
                          after_id=lo[1], inclusive=inclusive, window_size=window)
             if not end["interceptions"]:
                 return deleted
@@ -187,17 +189,17 @@ class Pruner:
                 return
             after, inclusive = row["last_id"], False
 
-    def _batch(self, query: str, **params) -> dict:
+    def _batch(self, name: str, **params) -> dict:
         if self.deadline is not None and time.monotonic() >= self.deadline:
             raise Stop()
         pause = RETRY_PAUSE_S
         for attempt in range(LOCK_RETRIES + 1):
             started = time.monotonic()
             try:
-                with db.translate_errors(), self.conn.transaction():
-                    db.run(self.conn, "SetPruneBatchLimits", lock_timeout_ms=self.lock_timeout_ms,
+                with translate_errors(), self.conn.transaction():
+                    query.run(self.conn, "SetPruneBatchLimits", lock_timeout_ms=self.lock_timeout_ms,
                            statement_timeout_ms=self.statement_timeout_ms)
-                    row = db.one(self.conn, query, **params)
+                    row = query.one(self.conn, name, **params)
             except AibridgeError as e:
                 if attempt < LOCK_RETRIES and _lock_conflict(e):
                     time.sleep(pause)
@@ -212,12 +214,12 @@ class Pruner:
 
 
 def _lock_conflict(e: AibridgeError) -> bool:
-    # db.translate_errors raises our error `from None`; the driver's error stays in __context__.
+    # translate_errors raises our error `from None`; the driver's error stays in __context__.
     return isinstance(e.__context__, (pgerrors.LockNotAvailable, pgerrors.DeadlockDetected))
 
 
 def acquire_lock(conn: psycopg.Connection) -> None:
-    if not db.one(conn, "TryPruneLock")["acquired"]:
+    if not query.one(conn, "TryPruneLock")["acquired"]:
         raise PruneLocked("another aibridge prune is already running on this database; this one did nothing",
                           hint="it holds the prune lock until it ends; overlapping cron runs are skipped "
                                f"with exit code {EXIT_LOCKED}")
@@ -228,6 +230,6 @@ def release_lock(conn: psycopg.Connection) -> None:
     if conn.closed or conn.broken:
         return
     try:
-        db.one(conn, "ReleasePruneLock")
+        query.one(conn, "ReleasePruneLock")
     except AibridgeError:
         pass

@@ -14,8 +14,10 @@ from typing import Callable, Iterator, Optional
 
 import psycopg
 
-from aibridge_cli import bulk, db
-from aibridge_cli.demo_data import COLUMNS, TABLES, Chunk, DemoData
+from aibridge_cli.db import copy_format
+
+from aibridge_cli.db import query
+from aibridge_cli.demo.generator import COLUMNS, TABLES, Chunk, DemoData
 from aibridge_cli.errors import AibridgeError
 
 SCRATCH_HINT = "load the demo into a scratch database: e.g. AIBRIDGE_HOME=/tmp/aibridge-demo aibridge demo"
@@ -24,8 +26,8 @@ SCRATCH_HINT = "load the demo into a scratch database: e.g. AIBRIDGE_HOME=/tmp/a
 def check_columns() -> None:
     """The generator writes lines in COLUMNS order; the COPY queries must expect the same."""
     for table in TABLES:
-        if bulk.columns(table) != COLUMNS[table]:
-            raise AibridgeError(f"internal: the COPY column order of {table} changed; demo_data.COLUMNS needs updating")
+        if copy_format.columns(table) != COLUMNS[table]:
+            raise AibridgeError(f"internal: the COPY column order of {table} changed; generator.COLUMNS needs updating")
 
 
 def prepare(conn: psycopg.Connection, gen: DemoData, *, append: bool) -> bool:
@@ -33,11 +35,11 @@ def prepare(conn: psycopg.Connection, gen: DemoData, *, append: bool) -> bool:
     --append, rename demo users whose usernames are taken. Returns whether to rebuild the
     indexes after the load rather than update them row by row: when the tables are empty,
     or smaller than what is coming (PostgreSQL's own advice for bulk loads)."""
-    db.run(conn, "DemoLock")
-    if db.one(conn, "DemoDeploymentTables")["deployment"]:
+    query.run(conn, "DemoLock")
+    if query.one(conn, "DemoDeploymentTables")["deployment"]:
         raise AibridgeError("this looks like a Coder deployment's database (it has workspaces and templates); "
                             "demo data would mix with real records", hint=SCRATCH_HINT)
-    present = db.one(conn, "DemoExistingData")
+    present = query.one(conn, "DemoExistingData")
     if (present["users"] or present["interceptions"]) and not append:
         what = " and ".join(w for w, p in (("users", present["users"]), ("interceptions", present["interceptions"])) if p)
         raise AibridgeError(f"the database already has {what}; the demo only loads into an empty database",
@@ -45,17 +47,17 @@ def prepare(conn: psycopg.Connection, gen: DemoData, *, append: bool) -> bool:
     if not append:
         return True
     ids = [uuid.UUID(i) for i in gen.user_ids]
-    if db.one(conn, "DemoUsersTaken", ids=ids)["taken"]:
+    if query.one(conn, "DemoUsersTaken", ids=ids)["taken"]:
         raise AibridgeError(f"the demo data of seed {gen.seed} is already in this database",
                             hint="use another --seed, or leave --seed out for a random one")
     taken: set = set()
     while True:  # a renamed user may collide again, with an earlier demo's renamed user
-        found = {r["username"] for r in db.many(conn, "DemoUsernamesTaken", usernames=gen.usernames)}
+        found = {r["username"] for r in query.many(conn, "DemoUsernamesTaken", usernames=gen.usernames)}
         if found <= taken:
             break
         taken |= found
         gen.avoid_usernames(taken)
-    return db.one(conn, "DemoExistingInterceptions", cap=gen.n)["existing"] < gen.n
+    return query.one(conn, "DemoExistingInterceptions", cap=gen.n)["existing"] < gen.n
 
 
 def load(conn: psycopg.Connection, gen: DemoData, *, rebuild_indexes: bool = False, chunk_size: int = 10_000,
@@ -69,26 +71,26 @@ def load(conn: psycopg.Connection, gen: DemoData, *, rebuild_indexes: bool = Fal
     """
     counts = dict.fromkeys(TABLES, 0)
     if rebuild_indexes:
-        db.run(conn, "DemoDropIndexes")
+        query.run(conn, "DemoDropIndexes")
     users = gen.users_text()
     if users:
-        bulk.copy_text(conn, "users", [users])
+        copy_format.copy_text(conn, "users", [users])
     counts["users"] = len(gen.user_ids)
     for chunk in _ahead(gen.chunks(chunk_size)):
         for table in TABLES[1:]:
             text = chunk.text.get(table)
             if text:
-                bulk.copy_text(conn, table, [text])
+                copy_format.copy_text(conn, table, [text])
                 counts[table] += chunk.rows[table]
         if progress:
             progress(chunk.interceptions)
     if rebuild_indexes:
         if stage:
             stage("indexing")
-        db.run(conn, "DemoRestoreIndexes")
+        query.run(conn, "DemoRestoreIndexes")
     if stage:
         stage("analyzing")
-    db.run(conn, "DemoAnalyze")
+    query.run(conn, "DemoAnalyze")
     return counts
 
 

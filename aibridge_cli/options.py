@@ -9,18 +9,20 @@ import json
 import sys
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import typer
 
 from aibridge_cli.errors import BadInput, NotFound
+from aibridge_cli.db.connect import connect
 
 FORMAT_HELP = "Output format: table, json, jsonl, csv, tsv or markdown."
 
 
 def _check_format(value: str) -> str:
-    from aibridge_cli.render import FORMATS
+    from aibridge_cli.views.formats import FORMATS
 
     v = value.lower()
     if v not in FORMATS:
@@ -41,27 +43,32 @@ ModelOpt = typer.Option(None, "--model", help="Only this model.")
 ClientOpt = typer.Option(None, "--client", help="Only this client ('Unknown' matches interceptions without one).")
 
 
+@dataclass
+class State:
+    """What the root callback decided for this invocation, carried in the Typer context."""
+
+    settings: Any  # db.connect.Settings: DSN, timeout, --as
+    redaction: Any = None  # policy.redaction.Policy, or None when output is not redacted
+
+
 def settings(ctx: typer.Context):
-    """The global settings that the root callback stored (DSN, timeout, --as)."""
-    root = ctx.find_root()
-    return root.obj
+    """The connection settings that the root callback stored (DSN, timeout, --as)."""
+    return ctx.find_root().obj.settings
 
 
 @contextmanager
 def read_db(ctx: typer.Context) -> Iterator[Any]:
     """A read-only connection with the statement timeout set."""
-    from aibridge_cli import db
 
-    with db.connect(settings(ctx), read_only=True) as conn:
+    with connect(settings(ctx), read_only=True) as conn:
         yield conn
 
 
 @contextmanager
 def write_db(ctx: typer.Context) -> Iterator[Any]:
     """A connection whose writes commit together on success and roll back on any error."""
-    from aibridge_cli import db
 
-    with db.connect(settings(ctx), read_only=False) as conn:
+    with connect(settings(ctx), read_only=False) as conn:
         yield conn
 
 
@@ -102,26 +109,38 @@ def resolve_user(conn, value: Optional[str], option: str = "--initiator") -> Opt
         return uuid.UUID(value.strip())
     except ValueError:
         pass
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
-    row = db.one(conn, "GetUserByUsername", username=value.strip())
+    row = query.one(conn, "GetUserByUsername", username=value.strip())
     if row is None:
         raise NotFound(f"{option}: no user named {value!r}",
                        hint="list users with 'aibridge users list', or pass the user's UUID")
     return row["id"]
 
 
-def emit(rows: Iterable[dict], fmt: str, columns: Optional[Sequence[str]] = None,
+def redaction(ctx: typer.Context):
+    """The invocation's redaction policy, or None when no --redact/--no-content was given."""
+    return ctx.find_root().obj.redaction
+
+
+def emit(ctx: typer.Context, rows: Iterable[dict], fmt: str, columns: Optional[Sequence[str]] = None,
          title: Optional[str] = None, numeric: Sequence[str] = ()) -> int:
-    from aibridge_cli.render import write_rows
+    return emit_with(redaction(ctx), rows, fmt, columns, title, numeric)
 
-    if "aibridge_cli.redact" in sys.modules:  # --redact / --no-content were given in this process
-        from aibridge_cli import redact
 
-        policy = redact.policy()
-        if policy.active:
-            rows, columns = policy.rows(rows), policy.columns(columns)
+def emit_with(policy, rows: Iterable[dict], fmt: str, columns: Optional[Sequence[str]] = None,
+              title: Optional[str] = None, numeric: Sequence[str] = ()) -> int:
+    from aibridge_cli.views.formats import write_rows
+
+    if policy is not None and policy.active:
+        rows, columns = policy.rows(rows), policy.columns(columns)
     return write_rows(rows, fmt, sys.stdout, columns=columns, title=title, numeric=numeric)
+
+
+def scrub(ctx: typer.Context, obj: Any, keep_keys: bool = False) -> Any:
+    """A row or nested record as the invocation's redaction policy lets it be printed."""
+    policy = redaction(ctx)
+    return policy.scrub(obj, keep_keys) if policy is not None and policy.active else obj
 
 
 def next_page_hint(command: str, started_after: Optional[datetime], started_before: Optional[datetime],
