@@ -3,21 +3,54 @@
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import sys
 
 import typer
-from typer._click import exceptions as click_exc
 from typer.core import TyperGroup
 
 from aibridge_cli import __version__
-from aibridge_cli.commands import db, demo, interceptions, models, prune, record, sessions, telemetry, users
 from aibridge_cli.errors import EXIT_USAGE, AibridgeError
 from aibridge_cli.options import State
 
+# Command name -> its module in aibridge_cli.commands, in the order --help lists them. A module is
+# imported only when its command runs (or for the root --help): start-up time is a feature.
+COMMANDS = {
+    "db": "db", "users": "users", "record": "record", "demo": "demo", "interceptions": "interceptions",
+    "models": "models", "sessions": "sessions", "telemetry": "telemetry", "prune": "prune",
+}
+
+# Typer vendors click and exposes its exception classes only through the public ones' bases.
+_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def load_command(name: str):
+    """The click command for one top-level name, built from its module's register()."""
+    module = importlib.import_module(f"aibridge_cli.commands.{COMMANDS[name]}")
+    holder = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+    holder.callback()(_no_op)  # a callback makes Typer build a group even for a single command
+    module.register(holder, name)
+    return typer.main.get_command(holder).commands[name]
+
+
+def _no_op() -> None:
+    return None
+
 
 class RootGroup(TyperGroup):
-    """Runs every command inside the error boundary, also under CliRunner."""
+    """Loads commands on demand and runs every command inside the error boundary, also under CliRunner."""
+
+    def list_commands(self, ctx):
+        return [*COMMANDS, *(n for n in super().list_commands(ctx) if n not in COMMANDS)]
+
+    def get_command(self, ctx, name):
+        found = super().get_command(ctx, name)
+        if found is None and name in COMMANDS:
+            found = load_command(name)
+            self.add_command(found, name)
+        return found
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         prog_name = "aibridge"  # CliRunner would otherwise name it after the callback
@@ -30,14 +63,14 @@ class RootGroup(TyperGroup):
         except AibridgeError as e:
             _print_error(e.message, e.hint)
             code = e.exit_code
-        except click_exc.NoArgsIsHelpError as e:
-            sys.stderr.write(e.ctx.get_help() + "\n" if e.ctx else "")
+        except _UsageError as e:
+            if type(e).__name__ == "NoArgsIsHelpError":  # a group called bare: its help, as usage
+                sys.stderr.write(e.ctx.get_help() + "\n" if e.ctx else "")
+            else:
+                cmd = e.ctx.command_path if e.ctx else prog_name
+                _print_error(e.format_message(), f"see '{cmd} --help'")
             code = EXIT_USAGE
-        except click_exc.UsageError as e:
-            cmd = e.ctx.command_path if e.ctx else prog_name
-            _print_error(e.format_message(), f"see '{cmd} --help'")
-            code = EXIT_USAGE
-        except click_exc.ClickException as e:
+        except _ClickException as e:
             _print_error(e.format_message())
             code = e.exit_code
         except (typer.Abort, KeyboardInterrupt):
@@ -115,12 +148,6 @@ def root(
 
         policy = Policy(redact, redact_pattern, no_content)
     ctx.obj = State(settings=Settings(dsn=dsn or None, timeout_ms=ms, as_user=as_user or None), redaction=policy)
-
-
-for _module, _name in ((db, "db"), (users, "users"), (record, "record"), (demo, None),
-                       (interceptions, "interceptions"), (models, "models"), (sessions, "sessions"),
-                       (telemetry, "telemetry"), (prune, None)):
-    _module.register(app, _name)
 
 
 def main() -> None:

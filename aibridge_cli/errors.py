@@ -52,3 +52,6 @@ class PermissionDenied(AibridgeError):
 
 class QueryFileError(AibridgeError):
     """A .sql file could not be parsed, or a query was called with the wrong parameters."""
+
+
+MIGRATE_HINT = "run 'aibridge db migrate' to create the AI Bridge tables (or point --dsn at a deployment's database)"

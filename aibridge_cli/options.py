@@ -16,7 +16,6 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 import typer
 
 from aibridge_cli.errors import BadInput, NotFound
-from aibridge_cli.db.connect import connect
 
 FORMAT_HELP = "Output format: table, json, jsonl, csv, tsv or markdown."
 
@@ -59,6 +58,8 @@ def settings(ctx: typer.Context):
 @contextmanager
 def read_db(ctx: typer.Context) -> Iterator[Any]:
     """A read-only connection with the statement timeout set."""
+    from aibridge_cli.db.connect import connect  # psycopg: imported only by commands that connect
+
 
     with connect(settings(ctx), read_only=True) as conn:
         yield conn
@@ -67,6 +68,8 @@ def read_db(ctx: typer.Context) -> Iterator[Any]:
 @contextmanager
 def write_db(ctx: typer.Context) -> Iterator[Any]:
     """A connection whose writes commit together on success and roll back on any error."""
+    from aibridge_cli.db.connect import connect
+
 
     with connect(settings(ctx), read_only=False) as conn:
         yield conn

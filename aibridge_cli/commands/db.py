@@ -6,7 +6,6 @@ import typer
 
 from aibridge_cli.commands import grants
 from aibridge_cli.options import FormatOpt, emit, note, settings
-from aibridge_cli.db.connect import connect
 
 app = typer.Typer(help="Create and inspect the AI Bridge schema; manage the embedded server.", no_args_is_help=True)
 
@@ -24,6 +23,8 @@ def migrate_cmd(ctx: typer.Context, fmt: str = FormatOpt):
     from aibridge_cli.db import optimize
 
     s = settings(ctx)
+    from aibridge_cli.db.connect import connect  # psycopg: only when connecting
+
     with connect(s, read_only=False, autocommit=True) as conn:
         before = query.one(conn, "DeploymentTablesPresent")["present"] or []
         done = migrate.apply(conn)
@@ -55,6 +56,8 @@ def status_cmd(ctx: typer.Context, fmt: str = FormatOpt):
     from aibridge_cli.db import optimize
 
     s = settings(ctx)
+    from aibridge_cli.db.connect import connect  # psycopg: only when connecting
+
     with connect(s) as conn:
         info = query.one(conn, "ServerInfo")
         indexes = [{"index": r["index"], "state": r["state"]} for r in optimize.status(conn)]
@@ -95,6 +98,8 @@ def optimize_cmd(
     """Create aibridge's own indexes CONCURRENTLY (writers are not blocked); never done implicitly."""
     from aibridge_cli.db import query
     from aibridge_cli.db import optimize
+
+    from aibridge_cli.db.connect import connect  # psycopg: only when connecting
 
     with connect(settings(ctx), read_only=False, autocommit=True) as conn:
         # An index build takes as long as it takes; a timeout would leave an invalid index behind.

@@ -10,7 +10,6 @@ from typing import Optional
 import typer
 
 from aibridge_cli.options import note, parse_time, settings
-from aibridge_cli.db.connect import connect
 
 DEFAULT_INTERCEPTIONS = 5000
 
@@ -54,6 +53,8 @@ def demo(
     gen = DemoData(interceptions, seed, users=users, days=days, end=when)
     s = settings(ctx)
     started = time.monotonic()
+    from aibridge_cli.db.connect import connect  # psycopg: only when connecting
+
     with connect(s, read_only=False) as conn:
         where = f"the embedded database in {embedded.home()}" if s.embedded else conn.info.dsn
         rebuild = loader.prepare(conn, gen, append=append)

@@ -18,7 +18,7 @@ import typer
 
 from aibridge_cli.options import FormatOpt, emit, note, write_db
 from aibridge_cli.errors import AibridgeError, BadInput, NotFound, PermissionDenied, SchemaMissing
-from aibridge_cli.db.errors import MIGRATE_HINT
+from aibridge_cli.errors import MIGRATE_HINT
 
 LEVELS = ("member", "auditor", "recorder")
 ROLE_PREFIX = "aibridge_"

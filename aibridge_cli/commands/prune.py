@@ -10,7 +10,6 @@ import typer
 
 from aibridge_cli.options import note, settings
 from aibridge_cli.errors import BadInput
-from aibridge_cli.db.connect import connect
 
 DEFAULT_RETENTION = "60d"
 DEFAULT_BATCH = 5000
@@ -97,6 +96,8 @@ def _prune(ctx, cutoff, *, batch_size, deadline_s, lock_ms, orphans, progress):
 
     s = settings(ctx)
     deadline = time.monotonic() + deadline_s if deadline_s is not None else None
+    from aibridge_cli.db.connect import connect  # psycopg: only when connecting
+
     with connect(s, read_only=False, autocommit=True) as conn:
         # Plan every batch with its actual keyset values; a cached generic plan buys nothing here.
         conn.prepare_threshold = None

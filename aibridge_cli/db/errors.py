@@ -9,11 +9,8 @@ import psycopg
 from psycopg import errors as pgerrors
 
 from aibridge_cli.errors import (
-    AibridgeError, BadInput, DatabaseUnavailable, PermissionDenied, QueryTimeout, SchemaMissing,
+    MIGRATE_HINT, AibridgeError, BadInput, DatabaseUnavailable, PermissionDenied, QueryTimeout, SchemaMissing,
 )
-
-MIGRATE_HINT = "run 'aibridge db migrate' to create the AI Bridge tables (or point --dsn at a deployment's database)"
-
 
 def first_line(e: Exception) -> str:
     text = str(e).strip()
