@@ -39,6 +39,37 @@ def _no_op() -> None:
     return None
 
 
+# The root's options, which users (as with psql) also write after the command.
+GLOBAL_VALUE_OPTIONS = frozenset({"--dsn", "--timeout", "--as", "--redact-pattern", "--profile"})
+GLOBAL_FLAGS = frozenset({"--redact", "--no-content", "--no-pager"})
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """`aibridge sessions list --dsn X` as `aibridge --dsn X sessions list`: global options found
+    after the command move in front of it, values and all; `--` ends the scan."""
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":  # the root's own options
+        i += 2 if args[i] in GLOBAL_VALUE_OPTIONS else 1
+    front, rest = args[:i], args[i:]
+    kept: list[str] = []
+    j = 0
+    while j < len(rest):
+        arg = rest[j]
+        if arg == "--":
+            kept.extend(rest[j:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_VALUE_OPTIONS and "=" in arg or arg in GLOBAL_FLAGS:
+            front.append(arg)
+        elif arg in GLOBAL_VALUE_OPTIONS and j + 1 < len(rest):
+            front.extend(rest[j:j + 2])
+            j += 1
+        else:
+            kept.append(arg)
+        j += 1
+    return front + kept
+
+
 class RootGroup(TyperGroup):
     """Loads commands on demand and runs every command inside the error boundary, also under CliRunner."""
 
@@ -54,6 +85,7 @@ class RootGroup(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         prog_name = "aibridge"  # CliRunner would otherwise name it after the callback
+        args = hoist_global_options(list(sys.argv[1:] if args is None else args))
         try:
             rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                               standalone_mode=False, **extra)
@@ -109,7 +141,7 @@ app = typer.Typer(
     help="Analytics for AI Bridge data: sessions, interceptions, telemetry and retention, from PostgreSQL.",
     context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh and fish
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -134,6 +166,10 @@ def root(
     redact_pattern: list[str] = typer.Option([], "--redact-pattern", metavar="REGEX",
                                              help="Also mask matches of this regular expression (repeatable; implies --redact)."),
     no_content: bool = typer.Option(False, "--no-content", help="Leave prompts, tool inputs and thoughts out of the output."),
+    profile: str = typer.Option(None, "--profile", envvar="AIBRIDGE_PROFILE", show_envvar=True,
+                                help="Settings from [profiles.NAME] of ~/.config/aibridge/config.toml "
+                                     "(the 'default' profile applies when none is named)."),
+    no_pager: bool = typer.Option(False, "--no-pager", help="Never page long tables (as psql's \\pset pager off)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ):
     from aibridge_cli.db.connect import Settings
@@ -142,12 +178,17 @@ def root(
     ms = int(parse_duration(timeout, "--timeout").total_seconds() * 1000)
     if ms <= 0:
         raise AibridgeError("--timeout must be longer than zero", hint="use e.g. --timeout 30s", exit_code=EXIT_USAGE)
+    from aibridge_cli import profiles
+
+    chosen = profiles.load(profile)
+    redact = redact or chosen.redact
     policy = None
     if redact or redact_pattern or no_content:
         from aibridge_cli.policy.redaction import Policy
 
         policy = Policy(redact, redact_pattern, no_content)
-    ctx.obj = State(settings=Settings(dsn=dsn or None, timeout_ms=ms, as_user=as_user or None), redaction=policy)
+    settings = Settings(dsn=dsn or chosen.connection, timeout_ms=ms, as_user=as_user or None)
+    ctx.obj = State(settings=settings, redaction=policy, profile=chosen, pager=not no_pager)
 
 
 def main() -> None:

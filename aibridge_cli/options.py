@@ -16,30 +16,72 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 import typer
 
 from aibridge_cli.errors import BadInput, NotFound
+from aibridge_cli.views.formats import FORMATS
 
 FORMAT_HELP = "Output format: table, json, jsonl, csv, tsv or markdown."
 
 
-def _check_format(value: str) -> str:
-    from aibridge_cli.views.formats import FORMATS
+def profile_default(ctx: typer.Context, param: typer.CallbackParam, value: Any, key: str) -> Any:
+    """The profile's setting where the option was left at its built-in default: options given on
+    the command line (or by their environment variable) win over the profile."""
+    source = ctx.get_parameter_source(param.name) if param.name else None
+    if source is not None and source.name != "DEFAULT":
+        return value
+    state = ctx.find_root().obj
+    setting = getattr(getattr(state, "profile", None), key, None)
+    return value if setting is None else setting
 
+
+def _check_format(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
+    value = profile_default(ctx, param, value, "format")
     v = value.lower()
     if v not in FORMATS:
         raise BadInput(f"--format: unknown format {value!r}", hint=f"use one of {', '.join(FORMATS)}")
     return v
 
 
-FormatOpt = typer.Option("table", "--format", "-f", help=FORMAT_HELP, callback=_check_format)
+def _complete_format(incomplete: str) -> list[str]:
+    return [f for f in FORMATS if f.startswith(incomplete)]
+
+
+def _check_tz(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
+    return profile_default(ctx, param, value, "tz")
+
+
+def complete_tz(incomplete: str) -> list[str]:
+    from zoneinfo import available_timezones
+
+    return sorted(z for z in available_timezones() | {"UTC"} if z.lower().startswith(incomplete.lower()))
+
+
+FormatOpt = typer.Option("table", "--format", "-f", help=FORMAT_HELP, callback=_check_format,
+                         autocompletion=_complete_format)
+TzOpt = typer.Option("UTC", "--tz", help="Time zone of the day and hour buckets (IANA name, default UTC).",
+                     callback=_check_tz, autocompletion=complete_tz)
 LimitOpt = typer.Option(100, "--limit", "-n", min=0, help="Rows per page (0 means the default, 100).")
 OffsetOpt = typer.Option(0, "--offset", min=0, help="Rows to skip before the page.")
 StartedAfterOpt = typer.Option(None, "--started-after", "--since",
                                help="Only interceptions started at or after this time.")
 StartedBeforeOpt = typer.Option(None, "--started-before", "--until",
                                 help="Only interceptions started at or before this time.")
-InitiatorOpt = typer.Option(None, "--initiator", "-u", help="Only this user's interceptions (username or UUID).")
-ProviderOpt = typer.Option(None, "--provider", help="Only this provider (anthropic, openai, ...).")
-ModelOpt = typer.Option(None, "--model", help="Only this model.")
-ClientOpt = typer.Option(None, "--client", help="Only this client ('Unknown' matches interceptions without one).")
+
+
+def _complete(kind: str):
+    def complete(incomplete: str) -> list[str]:
+        from aibridge_cli import completion  # only while the shell completes
+
+        return completion.matching(kind, incomplete)
+
+    return complete
+
+
+InitiatorOpt = typer.Option(None, "--initiator", "-u", help="Only this user's interceptions (username or UUID).",
+                            autocompletion=_complete("users"))
+ProviderOpt = typer.Option(None, "--provider", help="Only this provider (anthropic, openai, ...).",
+                           autocompletion=_complete("providers"))
+ModelOpt = typer.Option(None, "--model", help="Only this model.", autocompletion=_complete("models"))
+ClientOpt = typer.Option(None, "--client", help="Only this client ('Unknown' matches interceptions without one).",
+                         autocompletion=_complete("clients"))
 
 
 @dataclass
@@ -48,6 +90,8 @@ class State:
 
     settings: Any  # db.connect.Settings: DSN, timeout, --as
     redaction: Any = None  # policy.redaction.Policy, or None when output is not redacted
+    profile: Any = None  # profiles.Profile: the settings of --profile / AIBRIDGE_PROFILE / `default`
+    pager: bool = True  # False with --no-pager
 
 
 def settings(ctx: typer.Context):
@@ -128,16 +172,25 @@ def redaction(ctx: typer.Context):
 
 def emit(ctx: typer.Context, rows: Iterable[dict], fmt: str, columns: Optional[Sequence[str]] = None,
          title: Optional[str] = None, numeric: Sequence[str] = ()) -> int:
-    return emit_with(redaction(ctx), rows, fmt, columns, title, numeric)
+    return emit_with(redaction(ctx), rows, fmt, columns, title, numeric, page=ctx.find_root().obj.pager)
 
 
 def emit_with(policy, rows: Iterable[dict], fmt: str, columns: Optional[Sequence[str]] = None,
-              title: Optional[str] = None, numeric: Sequence[str] = ()) -> int:
+              title: Optional[str] = None, numeric: Sequence[str] = (), page: bool = False) -> int:
+    from aibridge_cli import pager
     from aibridge_cli.views.formats import write_rows
 
     if policy is not None and policy.active:
         rows, columns = policy.rows(rows), policy.columns(columns)
-    return write_rows(rows, fmt, sys.stdout, columns=columns, title=title, numeric=numeric)
+    if not pager.wanted(fmt, page):
+        return write_rows(rows, fmt, sys.stdout, columns=columns, title=title, numeric=numeric)
+    import io
+
+    buf = io.StringIO()
+    with pager.terminal_width():
+        n = write_rows(rows, fmt, buf, columns=columns, title=title, numeric=numeric)
+    pager.show(buf.getvalue())
+    return n
 
 
 def scrub(ctx: typer.Context, obj: Any, keep_keys: bool = False) -> Any:

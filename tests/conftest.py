@@ -18,9 +18,14 @@ TEMPLATE = "aibridge_test_template"
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_env(tmp_path_factory):
     """Keep tests away from the user's own embedded database and settings."""
-    saved = {k: os.environ.get(k) for k in ("AIBRIDGE_HOME", "AIBRIDGE_DSN", "AIBRIDGE_AS", "AIBRIDGE_TIMEOUT", "COLUMNS", "NO_COLOR")}
+    saved = {k: os.environ.get(k) for k in ("AIBRIDGE_HOME", "AIBRIDGE_DSN", "AIBRIDGE_AS", "AIBRIDGE_TIMEOUT", "COLUMNS",
+                                            "NO_COLOR", "AIBRIDGE_PROFILE", "AIBRIDGE_PAGER", "PAGER",
+                                            "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}
     os.environ["AIBRIDGE_HOME"] = str(tmp_path_factory.mktemp("aibridge-home"))
-    for k in ("AIBRIDGE_DSN", "AIBRIDGE_AS", "AIBRIDGE_TIMEOUT"):
+    # No profile or completion cache of the user's may reach the tests.
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    for k in ("AIBRIDGE_DSN", "AIBRIDGE_AS", "AIBRIDGE_TIMEOUT", "AIBRIDGE_PROFILE", "AIBRIDGE_PAGER", "PAGER"):
         os.environ.pop(k, None)
     os.environ["COLUMNS"] = "160"
     os.environ["NO_COLOR"] = "1"

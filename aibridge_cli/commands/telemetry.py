@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from aibridge_cli.options import (
+    TzOpt,
     ClientOpt, FormatOpt, InitiatorOpt, ModelOpt, ProviderOpt, emit, note, parse_time, read_db, resolve_user,
 )
 from aibridge_cli.errors import BadInput
@@ -134,7 +135,7 @@ def summary_cmd(
     client: Optional[str] = ClientOpt,
     initiator: Optional[str] = InitiatorOpt,
     by: Optional[str] = typer.Option(None, "--by", help="Also group by time bucket of ended_at: day or hour."),
-    tz: str = typer.Option("UTC", "--tz", help="Time zone of the --by buckets (IANA name, default UTC)."),
+    tz: str = TzOpt,
     fmt: str = FormatOpt,
 ):
     """Per (provider, model, client): requests, unique users, prompts, tokens (input, output,
