@@ -159,7 +159,7 @@ def root(
     dsn: str = typer.Option(None, "--dsn", envvar="AIBRIDGE_DSN", show_envvar=True,
                             help="PostgreSQL URL or key=value DSN. Without it: the embedded server in AIBRIDGE_HOME."),
     timeout: str = typer.Option("30s", "--timeout", envvar="AIBRIDGE_TIMEOUT",
-                                help="Statement timeout for every query (30s, 5m, ...)."),
+                                help="Statement timeout for every query (30s, 5m, ...; 0 turns it off)."),
     as_user: str = typer.Option(None, "--as", envvar="AIBRIDGE_AS",
                                 help="Read as this user (username or UUID): owners and auditors see everything, others their own."),
     redact: bool = typer.Option(False, "--redact", help="Mask secrets (API keys, tokens, passwords, e-mail addresses) in prompts, tool inputs and thoughts."),
@@ -175,9 +175,8 @@ def root(
     from aibridge_cli.db.connect import Settings
     from aibridge_cli.timeparse import parse_duration
 
-    ms = int(parse_duration(timeout, "--timeout").total_seconds() * 1000)
-    if ms <= 0:
-        raise AibridgeError("--timeout must be longer than zero", hint="use e.g. --timeout 30s", exit_code=EXIT_USAGE)
+    # 0 turns the statement timeout off, as psql users know it from statement_timeout = 0
+    ms = 0 if timeout.strip() == "0" else int(parse_duration(timeout, "--timeout").total_seconds() * 1000)
     from aibridge_cli import profiles
 
     chosen = profiles.load(profile)

@@ -201,3 +201,15 @@ def test_long_tables_on_a_terminal_go_through_the_pager(dsn, conn, tmp_path):
     assert not paged.exists()
     run_on_a_terminal(["users", "list"], {**env, "LINES": "200"})  # fits on the screen
     assert not paged.exists()
+
+
+# --- --timeout 0 -----------------------------------------------------------------------------
+
+def test_timeout_zero_turns_the_statement_timeout_off(dsn, conn):
+    from aibridge_cli.db.connect import Settings, connect
+
+    add_user(conn, "zoe")
+    assert make_cli(dsn)("--timeout", "0", "users", "list").exit_code == 0
+    assert make_cli(dsn)("users", "list", "--timeout", "0s").exit_code == 0
+    with connect(Settings(dsn=dsn, timeout_ms=0)) as c:
+        assert c.execute("SHOW statement_timeout").fetchone()[0] == "0"
