@@ -17,7 +17,14 @@ def register(root: typer.Typer, name: str) -> None:
 
 @app.command("migrate")
 def migrate_cmd(ctx: typer.Context, fmt: str = FormatOpt):
-    """Apply pending schema migrations (a no-op where the tables already exist)."""
+    """Apply pending schema migrations (a no-op where the tables already exist).
+
+    Examples:
+
+    \b
+      aibridge db migrate
+      aibridge db migrate --format json
+    """
     from aibridge_cli.db import query
     from aibridge_cli.db import migrate
     from aibridge_cli.db import optimize
@@ -49,7 +56,14 @@ def migrate_cmd(ctx: typer.Context, fmt: str = FormatOpt):
 
 @app.command("status")
 def status_cmd(ctx: typer.Context, fmt: str = FormatOpt):
-    """Show where the data is, the server, and applied and pending migrations."""
+    """Show where the data is, the server, and applied and pending migrations.
+
+    Examples:
+
+    \b
+      aibridge db status
+      aibridge db status -f json
+    """
     from aibridge_cli.db import query
     from aibridge_cli.db import embedded
     from aibridge_cli.db import migrate
@@ -95,7 +109,14 @@ def optimize_cmd(
     drop: bool = typer.Option(False, "--drop", help="Drop our own indexes again (back to a deployment's layout)."),
     fmt: str = FormatOpt,
 ):
-    """Create aibridge's own indexes CONCURRENTLY (writers are not blocked); never done implicitly."""
+    """Create aibridge's own indexes CONCURRENTLY (writers are not blocked); never done implicitly.
+
+    Examples:
+
+    \b
+      aibridge db optimize --dry-run
+      aibridge db optimize
+    """
     from aibridge_cli.db import query
     from aibridge_cli.db import optimize
 
@@ -120,7 +141,14 @@ def optimize_cmd(
 
 @app.command("stop")
 def stop_cmd(ctx: typer.Context):
-    """Stop the embedded PostgreSQL server (the next command starts it again)."""
+    """Stop the embedded PostgreSQL server (the next command starts it again).
+
+    Examples:
+
+    \b
+      aibridge db stop
+      AIBRIDGE_HOME=~/aibridge-demo aibridge db stop
+    """
     from aibridge_cli.db import embedded
     from aibridge_cli.errors import BadInput
 

@@ -36,6 +36,12 @@ def demo(
 
     Loads into an empty database only (use --append to add to one with data) and never into
     a Coder deployment's database. Everything is loaded in one transaction.
+
+    Examples:
+
+    \b
+      aibridge demo --seed 7
+      aibridge demo -n 1000 --days 7 --append
     """
     import secrets
     from datetime import datetime, timezone

@@ -58,7 +58,14 @@ def grant_cmd(
                                             help="Required on a deployment's database (tables not created by 'aibridge db migrate')."),
     fmt: str = FormatOpt,
 ):
-    """Create or update a PostgreSQL login role for USER and enforce its access with row-level security."""
+    """Create or update a PostgreSQL login role for USER and enforce its access with row-level security.
+
+    Examples:
+
+    \b
+      aibridge db grant tariq-silva --role member --password-file tariq.pw
+      aibridge db grant chen-lopez --role auditor -f json
+    """
     from aibridge_cli.policy import subjects
     from aibridge_cli.db import query
 
@@ -119,7 +126,14 @@ def revoke_cmd(
     user: str = typer.Argument(..., help="The user (username or UUID), or the login role's name."),
     fmt: str = FormatOpt,
 ):
-    """Take back a login role's access to this database and drop the role (kept while other databases use it)."""
+    """Take back a login role's access to this database and drop the role (kept while other databases use it).
+
+    Examples:
+
+    \b
+      aibridge db revoke tariq-silva
+      aibridge db revoke aibridge_chen-lopez
+    """
     from aibridge_cli.db import query
 
     with write_db(ctx) as conn:

@@ -127,7 +127,14 @@ def list_cmd(
         False, "--with-details", help="Also give each row its token usages, prompts and tool usages."),
     fmt: str = FormatOpt,
 ):
-    """Ended interceptions, newest first, with their initiator's username, name and avatar."""
+    """Ended interceptions, newest first, with their initiator's username, name and avatar.
+
+    Examples:
+
+    \b
+      aibridge interceptions list --since 24h --model claude-sonnet-4-5-20250929 -n 20
+      aibridge interceptions list -u alice-haddad --with-details -f jsonl
+    """
     from aibridge_cli.db import query
 
     _check_times(started_after, started_before)
@@ -177,7 +184,14 @@ def count_cmd(
     client: Optional[str] = ClientOpt,
     fmt: str = FormatOpt,
 ):
-    """How many ended interceptions match the filters."""
+    """How many ended interceptions match the filters.
+
+    Examples:
+
+    \b
+      aibridge interceptions count
+      aibridge interceptions count --client Unknown --since 7d
+    """
     from aibridge_cli.db import query
 
     _check_times(started_after, started_before)
@@ -222,7 +236,14 @@ def show_cmd(
     interception_id: str = typer.Argument(..., metavar="ID", help="The interception's UUID."),
     fmt: str = FormatOpt,
 ):
-    """One interception in full: initiator, token usages, prompts, tool usages, thoughts, thread."""
+    """One interception in full: initiator, token usages, prompts, tool usages, thoughts, thread.
+
+    Examples:
+
+    \b
+      aibridge interceptions show "$id"
+      aibridge interceptions show "$id" -f json
+    """
     ident = parse_uuid(interception_id, "ID")
     with read_db(ctx) as conn:
         record = load_record(conn, ident)

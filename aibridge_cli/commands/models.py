@@ -24,7 +24,14 @@ def list_cmd(
     offset: int = OffsetOpt,
     fmt: str = FormatOpt,
 ):
-    """Distinct model names of ended interceptions, in alphabetical order."""
+    """Distinct model names of ended interceptions, in alphabetical order.
+
+    Examples:
+
+    \b
+      aibridge models list
+      aibridge models list --prefix gpt- -f json
+    """
     from aibridge_cli.db import query
 
     limit = limit or 100

@@ -41,7 +41,14 @@ def prune_cmd(
                             help="table: a summary (a table on a terminal, one line otherwise); json: the counts as one object."),
 ):
     """Delete interceptions older than the retention period with all their token usages, prompts,
-    tool usages and model thoughts, in short batches. Exit code 3: another prune is running."""
+    tool usages and model thoughts, in short batches. Exit code 3: another prune is running.
+
+    Examples:
+
+    \b
+      aibridge prune --older-than 90d --dry-run
+      aibridge prune --older-than 60d --max-duration 20m --quiet
+    """
     from aibridge_cli.timeparse import parse_duration, parse_time, utcnow
 
     fmt = fmt.lower()

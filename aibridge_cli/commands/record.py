@@ -130,7 +130,14 @@ def interception(
                                                  help="With --thread-parent-id: the thread's root (default: the parent's)."),
     fmt: Optional[str] = FmtOpt,
 ):
-    """Record an interception (one LLM request); prints its id."""
+    """Record an interception (one LLM request); prints its id.
+
+    Examples:
+
+    \b
+      aibridge record interception -u alice-haddad --provider anthropic --model claude-sonnet-4-5-20250929 --client "Claude Code"
+      id=$(aibridge record interception -u alice-haddad --provider openai --model gpt-5 --client Codex)
+    """
     from aibridge_cli.db import query
     from aibridge_cli.ingest import fields
     from aibridge_cli.options import note, resolve_user, write_db
@@ -172,7 +179,14 @@ def end(
     ended_at: Optional[str] = typer.Option(None, "--ended-at", help="When it finished (default: now)."),
     fmt: Optional[str] = FmtOpt,
 ):
-    """Mark an in-flight interception as ended; prints its id."""
+    """Mark an in-flight interception as ended; prints its id.
+
+    Examples:
+
+    \b
+      aibridge record end "$id"
+      aibridge record end "$id" --ended-at 2030-01-01T00:00:00Z   # exit 1: it has ended
+    """
     from aibridge_cli.db import query
     from aibridge_cli.options import parse_time, write_db
     from aibridge_cli.views.formats import to_json_value
@@ -207,7 +221,14 @@ def token_usage(
     id: Optional[str] = IdOpt,
     fmt: Optional[str] = FmtOpt,
 ):
-    """Record the tokens of one upstream response; prints the new id."""
+    """Record the tokens of one upstream response; prints the new id.
+
+    Examples:
+
+    \b
+      aibridge record token-usage "$id" --input-tokens 5120 --output-tokens 210
+      aibridge record token-usage "$id" --input-tokens 800 --output-tokens 90 --metadata '{"cache_read_input": 4096}'
+    """
     from aibridge_cli.db import query
     from aibridge_cli.ingest import fields
     from aibridge_cli.options import write_db
@@ -237,7 +258,14 @@ def prompt(
     id: Optional[str] = IdOpt,
     fmt: Optional[str] = FmtOpt,
 ):
-    """Record a user prompt (from --text, or stdin); prints the new id."""
+    """Record a user prompt (from --text, or stdin); prints the new id.
+
+    Examples:
+
+    \b
+      aibridge record prompt "$id" --text "Why does the login test fail on CI?"
+      echo "yes, go ahead" | aibridge record prompt "$id"
+    """
     from aibridge_cli.db import query
     from aibridge_cli.ingest import fields
     from aibridge_cli.options import write_db
@@ -275,7 +303,14 @@ def tool_usage(
     id: Optional[str] = IdOpt,
     fmt: Optional[str] = FmtOpt,
 ):
-    """Record a tool call the model made; prints the new id."""
+    """Record a tool call the model made; prints the new id.
+
+    Examples:
+
+    \b
+      aibridge record tool-usage "$id" --tool Bash --input '{"command": "go test ./..."}' --tool-call-id toolu_01
+      aibridge record tool-usage "$id" --tool github_search_issues --injected --server-url https://api.githubcopilot.com/mcp/ --invocation-error "502 Bad Gateway"
+    """
     from aibridge_cli.db import query
     from aibridge_cli.ingest import fields
     from aibridge_cli.options import parse_json, write_db
@@ -310,7 +345,14 @@ def thought(
     fmt: Optional[str] = typer.Option(None, "--format", "-f", callback=_optional_format,
                                       help=FORMAT_HELP + " Without it, prints nothing (thoughts have no id)."),
 ):
-    """Record a model thought (from --content, or stdin)."""
+    """Record a model thought (from --content, or stdin).
+
+    Examples:
+
+    \b
+      aibridge record thought "$id" --content "Run the test first." --source thinking
+      echo "Check the lint step too." | aibridge record thought "$id"
+    """
     from aibridge_cli.db import query
     from aibridge_cli.ingest import fields
     from aibridge_cli.options import emit, write_db
@@ -335,7 +377,14 @@ def import_(
     fmt: Optional[str] = typer.Option(None, "--format", "-f", callback=_optional_format,
                                       help=FORMAT_HELP + " Prints lines, written and skipped per type."),
 ):
-    """Import NDJSON records (users, interceptions, ends, token usages, prompts, tool usages, thoughts)."""
+    """Import NDJSON records (users, interceptions, ends, token usages, prompts, tool usages, thoughts).
+
+    Examples:
+
+    \b
+      aibridge record import records.ndjson --dry-run
+      echo '{"type": "user", "username": "erin"}' | aibridge record import -
+    """
     import time
 
     from aibridge_cli.ingest import importer

@@ -81,6 +81,13 @@ def list_cmd(
     """Sessions, newest first: users, providers, models, threads, tokens and the last prompt.
 
     Filters select interceptions; each session's values are computed over the ones that pass.
+
+    Examples:
+
+    \b
+      aibridge sessions list -n 20
+      aibridge sessions list -u alice-haddad --since 7d -f jsonl
+      aibridge sessions list --model claude-sonnet-4-5-20250929 --client "Claude Code"
     """
     from aibridge_cli.data.sessions import Cursor, cursor_for_session_id, fetch_page
 
@@ -119,7 +126,14 @@ def count_cmd(
     session_id: Optional[str] = SessionIdOpt,
     fmt: str = FormatOpt,
 ):
-    """How many sessions `sessions list` would page through with the same filters."""
+    """How many sessions `sessions list` would page through with the same filters.
+
+    Examples:
+
+    \b
+      aibridge sessions count --since 7d
+      aibridge sessions count --client "Claude Code" -f json
+    """
     from aibridge_cli.db import query
 
     times = _times(started_after, started_before)
@@ -142,7 +156,14 @@ def show_cmd(
     fmt: str = FormatOpt,
 ):
     """One session as a tree: threads, the interceptions of each agentic loop, their tool calls,
-    prompts and thoughts, with tokens and durations at every level."""
+    prompts and thoughts, with tokens and durations at every level.
+
+    Examples:
+
+    \b
+      aibridge sessions show "$session" -u alice-haddad
+      aibridge sessions show "$session" -u alice-haddad -f json
+    """
     from aibridge_cli.db import query
     from aibridge_cli.data import session_tree
     from aibridge_cli.data.sessions import filter_params

@@ -140,7 +140,15 @@ def summary_cmd(
 ):
     """Per (provider, model, client): requests, unique users, prompts, tokens (input, output,
     cached read and written), duration percentiles and tool calls, over interceptions that
-    ended in [--ended-after, --ended-before). In-flight interceptions never count."""
+    ended in [--ended-after, --ended-before). In-flight interceptions never count.
+
+    Examples:
+
+    \b
+      aibridge telemetry summary --since 7d
+      aibridge telemetry summary --since 30d --by day --tz Europe/Berlin -f csv
+      aibridge telemetry summary --provider anthropic -u alice-haddad
+    """
     from aibridge_cli.db import query
 
     bucket = _check_by(by)

@@ -32,7 +32,14 @@ def add(
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help=FORMAT_HELP + " Without it, prints the new id.",
                                       callback=_optional_format),
 ):
-    """Add a user; prints the new user's id."""
+    """Add a user; prints the new user's id.
+
+    Examples:
+
+    \b
+      aibridge users add dana --name "Dana Scully" --email dana@example.com
+      aibridge users add root --role owner -f json
+    """
     import uuid
 
     from aibridge_cli.db import query
@@ -70,7 +77,14 @@ def list_users(
     include_deleted: bool = typer.Option(False, "--include-deleted", help="Also list deleted users."),
     fmt: str = FormatOpt,
 ):
-    """List users by username."""
+    """List users by username.
+
+    Examples:
+
+    \b
+      aibridge users list
+      aibridge users list --role owner -f csv
+    """
     from aibridge_cli.db import query
     from aibridge_cli.ingest import fields
     from aibridge_cli.options import emit, read_db
