@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import TEMPLATE, _drop_database, _fresh_database, make_cli
 from psycopg.conninfo import make_conninfo
 from typer.testing import CliRunner
-
-from conftest import TEMPLATE, _drop_database, _fresh_database, make_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
@@ -290,12 +289,12 @@ def leaf_commands():
     from aibridge_cli.cli import app
 
     def walk(cmd, path):
-        subs = getattr(cmd, "commands", None)
-        if not subs:
+        if not hasattr(cmd, "list_commands"):
             yield path
             return
-        for name, sub in subs.items():
-            yield from walk(sub, path + [name])
+        ctx = typer.Context(cmd)
+        for name in cmd.list_commands(ctx):
+            yield from walk(cmd.get_command(ctx, name), path + [name])
 
     return list(walk(typer.main.get_command(app), []))
 
