@@ -11,7 +11,8 @@ How a page is read (docs/README.md says the same for writers):
   aibridge first on PATH and the scratch folder as cwd and $HOME;
 - `x=$(...)` keeps the output in a variable that the page's later commands can use;
 - a command must exit 0, or with the code of a trailing `# exit N`;
-- a page with examples that write runs on its own copy of the demo database, in order.
+- a page runs on the shared demo database only when every command on it is a known read;
+  any other page runs on its own copy, its examples in document order.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ SHELL_LANGS = {"sh", "bash", "shell", "console"}
 # The demo the examples are written for is `aibridge demo --seed 7` (49 users by default);
 # the same seed and user count give the same usernames with fewer interceptions.
 DEMO = ("demo", "--interceptions", "300", "--users", "49", "--seed", "7")
-WRITES = re.compile(r"\baibridge\b.*?\b(record|prune|users add|db (grant|revoke|migrate|optimize)|demo)\b")
+# Commands known to only read; a page that runs anything else gets its own copy of the data.
+READS = re.compile(r"^(sessions|interceptions|models|telemetry|users list|db status)\b")
+VALUED_GLOBALS = {"--dsn", "--timeout", "--as", "--redact-pattern"}
 EXIT = re.compile(r"#\s*exit\s+(\d+)\b")
 MARKER = re.compile(r"^<!--\s*(no-run|file):(.*?)-->\s*$")
 AIBRIDGE = Path(sys.executable).parent / "aibridge"
@@ -111,6 +114,21 @@ def parse(path: Path) -> Page:
     if pending:
         page.stray_markers.append(f"{name}:{pending[2]}")
     return page
+
+
+def invoked(text: str) -> list[str]:
+    """The commands (first two words after the global options) of every aibridge in a line."""
+    out = []
+    for m in re.finditer(r"\baibridge\s+(?=([^|;&)]*))", text):
+        words, i = m.group(1).split(), 0
+        while i < len(words) and words[i].startswith("-"):
+            i += 2 if words[i] in VALUED_GLOBALS else 1
+        out.append(" ".join(words[i:i + 2]))
+    return out
+
+
+def writes(page: Page) -> bool:
+    return any(not READS.match(cmd) for ex in page.examples for cmd in invoked(ex.text))
 
 
 def in_process_args(cmd: str):
@@ -241,8 +259,7 @@ def test_blocks_that_do_not_run_say_why(path):
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_example_runs(path, server_dsn, demo_db, copy_of, tmp_path):
     page = parse(path)
-    writes = any(WRITES.search(ex.text) for ex in page.examples)
-    dsn = copy_of() if writes else make_conninfo(server_dsn, dbname=demo_db)
+    dsn = copy_of() if writes(page) else make_conninfo(server_dsn, dbname=demo_db)
     for name, text in page.files.items():
         (tmp_path / name).write_text(text)
     failures = Runner(dsn, tmp_path).check(page.examples)
@@ -276,6 +293,9 @@ def test_the_parser_reads_what_the_manual_promises(tmp_path):
     assert in_process_args("aibridge sessions list -n 5 # five") == ["sessions", "list", "-n", "5"]
     assert in_process_args("aibridge --redact-pattern 'a-[0-9]{3}' sessions list") == \
         ["--redact-pattern", "a-[0-9]{3}", "sessions", "list"]
+    assert invoked('aibridge --dsn "$X" --redact prune -q') == ["prune -q"]
+    assert invoked('aibridge sessions show "$(aibridge --as a users add b)"') == ['sessions show', 'users add']
+    assert writes(page) and not writes(Page(examples=[Example("", "aibridge --as x sessions list | jq .")]))
     for shell in ("aibridge sessions list | jq .", "aibridge x > out.csv", "aibridge x < in",
                   "aibridge x ~/p", "aibridge x \"$ID\"", "X=1 aibridge x", "head -c 3 f"):
         assert in_process_args(shell) is None, shell
