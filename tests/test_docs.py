@@ -249,6 +249,16 @@ def test_the_readme_keeps_the_ci_line():
 
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_files_and_links_a_page_names_exist(path):
+    text = path.read_text()
+    named = re.findall(r"`((?:sql|bench|tests|aibridge_cli|docs|\.ci)/[\w./-]+)`", text)
+    linked = [t.split("#")[0] for t in re.findall(r"\]\(([^)#:]+(?:#[^)]*)?)\)", text)]
+    missing = [n for n in named if not (ROOT / n).exists()]
+    missing += [n for n in linked if n and not (path.parent / n).exists()]
+    assert not missing, f"{path.name} names files that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_blocks_that_do_not_run_say_why(path):
     page = parse(path)
     assert not page.stray_markers, f"markers not directly before a fenced block: {page.stray_markers}"
