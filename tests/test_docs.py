@@ -69,6 +69,8 @@ def _commands(lines: list[str], lang: str) -> list[tuple[int, str]]:
                 i += 1
                 continue
             line = line[2:]
+        elif line.startswith("$ "):
+            line = line[2:]  # a prompt in an sh block: the command all the same
         while line.rstrip().endswith("\\") and i + 1 < len(lines):
             i += 1
             line = line.rstrip()[:-1] + " " + lines[i].strip()
@@ -281,6 +283,7 @@ def test_the_parser_reads_what_the_manual_promises(tmp_path):
     md.write_text(
         "```sh\naibridge sessions list \\\n  -n 5   # five\n# a comment\naibridge x  # exit 2\n```\n"
         "```console\n$ aibridge models list\nclaude-opus\n```\n"
+        "```bash\n$ aibridge users list\n```\n"
         "<!-- no-run: another server entirely -->\n```sh\naibridge --dsn postgresql://h/db sessions list\n```\n"
         "<!-- file: a.ndjson -->\n```json\n{\"type\": \"user\"}\n```\n"
         "```bash\nid=$(aibridge record interception)\naibridge record end \"$id\"\n```\n"
@@ -294,12 +297,13 @@ def test_the_parser_reads_what_the_manual_promises(tmp_path):
         ("aibridge sessions list  -n 5   # five", 0),
         ("aibridge x  # exit 2", 2),
         ("aibridge models list", 0),
+        ("aibridge users list", 0),
         ("id=$(aibridge record interception)", 0),
         ('aibridge record end "$id"', 0),
     ]
-    assert page.no_run == [("x.md:12", "another server entirely")]
+    assert page.no_run == [("x.md:15", "another server entirely")]
     assert page.files == {"a.ndjson": '{"type": "user"}\n'}
-    assert page.stray_markers == ["x.md:26"]
+    assert page.stray_markers == ["x.md:29"]
     assert in_process_args("aibridge sessions list -n 5 # five") == ["sessions", "list", "-n", "5"]
     assert in_process_args("aibridge --redact-pattern 'a-[0-9]{3}' sessions list") == \
         ["--redact-pattern", "a-[0-9]{3}", "sessions", "list"]
