@@ -13,10 +13,10 @@ from aibridge_cli.errors import AibridgeError, BadInput, NotFound
 app = typer.Typer(help="Write AI Bridge records: one at a time, or in bulk from NDJSON.", no_args_is_help=True)
 
 
-def _optional_format(value: Optional[str]) -> Optional[str]:
+def _optional_format(ctx: typer.Context, param: typer.CallbackParam, value: Optional[str]) -> Optional[str]:
     from aibridge_cli.options import _check_format
 
-    return None if value is None else _check_format(value)
+    return None if value is None else _check_format(ctx, param, value)
 
 
 FmtOpt = typer.Option(None, "--format", "-f", callback=_optional_format,

@@ -14,10 +14,10 @@ app = typer.Typer(help="Manage the users that interceptions belong to (initiator
 COLUMNS = ["id", "username", "name", "email", "avatar_url", "rbac_roles", "created_at"]
 
 
-def _optional_format(value: Optional[str]) -> Optional[str]:
+def _optional_format(ctx: typer.Context, param: typer.CallbackParam, value: Optional[str]) -> Optional[str]:
     from aibridge_cli.options import _check_format
 
-    return None if value is None else _check_format(value)
+    return None if value is None else _check_format(ctx, param, value)
 
 
 @app.command("add")
