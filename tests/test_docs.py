@@ -244,6 +244,12 @@ def test_the_manual_has_pages_and_examples():
     assert len((ROOT / "README.md").read_text().splitlines()) <= 200
 
 
+def test_the_index_links_every_page():
+    index = (ROOT / "docs" / "README.md").read_text()
+    unlisted = [p.name for p in PAGES if p.parent.name == "docs" and p.name != "README.md" and f"]({p.name}" not in index]
+    assert not unlisted, f"add a line for {unlisted} to the table in docs/README.md"
+
+
 def test_the_readme_keeps_the_ci_line():
     line = "python3 -m venv .venv && .venv/bin/pip install '.[test]' && .venv/bin/pytest"
     assert line in (ROOT / "README.md").read_text().splitlines()
