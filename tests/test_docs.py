@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -183,6 +184,7 @@ class Runner:
 
     def _bash(self, cmd: str) -> tuple[int, str, str]:
         assert AIBRIDGE.exists(), f"{AIBRIDGE} is missing: run the tests with the venv's python"
+        assert "jq " not in cmd or shutil.which("jq"), "the manual's examples use jq: install it (apt-get install jq)"
         env = dict(os.environ, HOME=str(self.scratch), **self.vars,
                    PATH=f"{AIBRIDGE.parent}{os.pathsep}{os.environ.get('PATH', '')}")
         p = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], cwd=self.scratch, env=env,
