@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from aibridge_cli.commands.telemetry import summary_query  # noqa: E402  the command's own choice
+from aibridge_cli.data.telemetry import summary_query  # noqa: E402  the command's own choice
 from aibridge_cli.db.connect import resolve_dsn
 from aibridge_cli.db.connect import Settings
 

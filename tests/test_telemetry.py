@@ -17,7 +17,7 @@ import pytest
 from aibridge_cli.db import query
 
 from aibridge_cli.sqlc import registry
-from aibridge_cli.commands.telemetry import STAT_COLUMNS
+from aibridge_cli.data.telemetry import STAT_COLUMNS
 from factories import add_interception, add_prompt, add_token_usage, add_tool_usage, add_user
 
 W0 = datetime(2026, 11, 1, 0, 0, tzinfo=timezone.utc)  # the tests' window: [W0, W1)
@@ -537,7 +537,7 @@ def test_unique_initiators_count_each_user_once_per_group_and_bucket(conn, shape
 # ---------------------------------------------------------------- which shape runs
 
 def test_the_window_estimate_picks_the_shape(conn):
-    from aibridge_cli.commands.telemetry import FEW_INTERCEPTIONS, summary_query
+    from aibridge_cli.data.telemetry import FEW_INTERCEPTIONS, summary_query
 
     users = [add_user(conn, f"e{n}")["id"] for n in range(3)]
     with conn.cursor() as cur:
@@ -555,7 +555,7 @@ def test_the_window_estimate_picks_the_shape(conn):
 
 def test_rows_written_since_the_statistics_keep_the_hashed_shape(conn, monkeypatch):
     """A bulk write the statistics have not seen yet: the estimate says few, the table says many."""
-    from aibridge_cli.commands import telemetry
+    from aibridge_cli.data import telemetry
 
     monkeypatch.setattr(telemetry, "FEW_INTERCEPTIONS_AT_WORST", 300)
     conn.execute("ALTER TABLE aibridge_interceptions SET (autovacuum_enabled = false)")
@@ -577,7 +577,7 @@ def test_rows_written_since_the_statistics_keep_the_hashed_shape(conn, monkeypat
 
 
 def test_the_command_answers_the_same_with_either_shape(cli, known, monkeypatch):
-    from aibridge_cli.commands import telemetry
+    from aibridge_cli.data import telemetry
 
     few = cli("telemetry", "summary", *WINDOW, "-f", "json", "--by", "hour")
     monkeypatch.setattr(telemetry, "FEW_INTERCEPTIONS", -1)  # every window counts as large

@@ -25,33 +25,23 @@ def migrate_cmd(ctx: typer.Context, fmt: str = FormatOpt):
       aibridge db migrate
       aibridge db migrate --format json
     """
-    from aibridge_cli.db import query
-    from aibridge_cli.db import migrate
-    from aibridge_cli.db import optimize
+    from aibridge_cli.data import db
 
-    s = settings(ctx)
-    from aibridge_cli.db.connect import connect  # psycopg: only when connecting
-
-    with connect(s, read_only=False, autocommit=True) as conn:
-        before = query.one(conn, "DeploymentTablesPresent")["present"] or []
-        done = migrate.apply(conn)
-        unbuilt = [r["index"] for r in optimize.status(conn) if r["state"] != "valid"]
-    if s.embedded:
-        migrate.write_stamp()
-    rows = [{"version": v, "status": "applied"} for v in done]
+    done = db.migrate(settings(ctx))
     if fmt == "table":
-        if done:
-            note(f"applied {len(done)} migration(s): {', '.join(done)}")
+        if done.applied:
+            note(f"applied {len(done.applied)} migration(s): {', '.join(done.applied)}")
         else:
             note("nothing to do: the schema is up to date")
-        if before and done:
-            note(f"existing tables kept as they were: {', '.join(before)}")
+        if done.kept_tables:
+            note(f"existing tables kept as they were: {', '.join(done.kept_tables)}")
     else:
-        emit(ctx, rows, fmt, columns=["version", "status"])
-    if unbuilt:
+        emit(ctx, [{"version": v, "status": "applied"} for v in done.applied], fmt, columns=["version", "status"])
+    if done.unbuilt_indexes:
         # Migrations build them only on a fresh database; see sql/schema/0003_aibridge_indexes.sql.
-        note(f"aibridge's own indexes not built: {', '.join(unbuilt)} (migrate never builds them on tables that "
-             "hold rows or on a Coder deployment's database); run 'aibridge db optimize' to build them concurrently")
+        note(f"aibridge's own indexes not built: {', '.join(done.unbuilt_indexes)} (migrate never builds them on "
+             "tables that hold rows or on a Coder deployment's database); run 'aibridge db optimize' to build "
+             "them concurrently")
 
 
 @app.command("status")
@@ -64,42 +54,21 @@ def status_cmd(ctx: typer.Context, fmt: str = FormatOpt):
       aibridge db status
       aibridge db status -f json
     """
-    from aibridge_cli.db import query
-    from aibridge_cli.db import embedded
-    from aibridge_cli.db import migrate
-    from aibridge_cli.db import optimize
+    from aibridge_cli.data import db
 
     s = settings(ctx)
-    from aibridge_cli.db.connect import connect  # psycopg: only when connecting
-
-    with connect(s) as conn:
-        info = query.one(conn, "ServerInfo")
-        indexes = [{"index": r["index"], "state": r["state"]} for r in optimize.status(conn)]
-        done = migrate.applied(conn)
-        present = query.one(conn, "DeploymentTablesPresent")["present"] or []
-        target = conn.info.dsn  # libpq's view of the DSN, password left out
-    rows = [{"version": v, "status": "applied" if v in done else "pending", "applied_at": done.get(v)}
-            for v, _ in migrate.migration_files()]
+    st = db.status(s)
     if fmt == "table":
-        where = f"embedded server in {embedded.pgdata()}" if s.embedded else target
-        note(f"database: {where}")
-        note(f"server: PostgreSQL {info['server_version']}, database {info['database']} as {info['user']}, {info['size']}")
-        missing = sorted(set(_REQUIRED) - set(present))
-        if missing:
-            note(f"missing tables: {', '.join(missing)} (run 'aibridge db migrate')")
-        elif not done:
-            note("the AI Bridge tables exist but were not created by aibridge (a deployment's database)")
-        missing_idx = [i["index"] for i in indexes if i["state"] != "valid"]
-        if missing_idx and not missing:
-            note(f"aibridge's own indexes not built: {', '.join(missing_idx)} (see 'aibridge db optimize')")
-        emit(ctx, rows, fmt, columns=["version", "status", "applied_at"])
+        from aibridge_cli.db import embedded
+        from aibridge_cli.views.db import status_notes
+
+        where = f"embedded server in {embedded.pgdata()}" if s.embedded else st.target
+        for line in status_notes(st, where):
+            note(line)
+        emit(ctx, st.migrations, fmt, columns=["version", "status", "applied_at"])
     else:
-        emit(ctx, [{"target": "embedded" if s.embedded else target, **info, "tables": present, "indexes": indexes,
-               "migrations": [{k: v for k, v in r.items()} for r in rows]}], fmt)
-
-
-_REQUIRED = ("users", "visible_users", "aibridge_interceptions", "aibridge_token_usages",
-             "aibridge_user_prompts", "aibridge_tool_usages", "aibridge_model_thoughts")
+        emit(ctx, [{"target": "embedded" if s.embedded else st.target, **st.server, "tables": st.tables,
+                    "indexes": st.indexes, "migrations": st.migrations}], fmt)
 
 
 @app.command("optimize")
@@ -117,21 +86,9 @@ def optimize_cmd(
       aibridge db optimize --dry-run
       aibridge db optimize
     """
-    from aibridge_cli.db import query
-    from aibridge_cli.db import optimize
+    from aibridge_cli.data import db
 
-    from aibridge_cli.db.connect import connect  # psycopg: only when connecting
-
-    with connect(settings(ctx), read_only=False, autocommit=True) as conn:
-        # An index build takes as long as it takes; a timeout would leave an invalid index behind.
-        query.run(conn, "SetStatementTimeout", timeout_ms=0)
-        if dry_run:
-            changed = []
-        elif drop:
-            changed = optimize.drop(conn)
-        else:
-            changed = optimize.create(conn)
-        rows = optimize.status(conn)
+    changed, rows = db.optimize(settings(ctx), dry_run=dry_run, drop=drop)
     if fmt == "table":
         verb = "dropped" if drop else "built"
         note(f"{verb} {len(changed)} index(es){': ' + ', '.join(changed) if changed else ''}" if not dry_run
@@ -149,12 +106,13 @@ def stop_cmd(ctx: typer.Context):
       aibridge db stop
       AIBRIDGE_HOME=~/aibridge-demo aibridge db stop
     """
-    from aibridge_cli.db import embedded
+    from aibridge_cli.data import db
     from aibridge_cli.errors import BadInput
 
     if not settings(ctx).embedded:
         raise BadInput("'db stop' manages the embedded server only", hint="unset --dsn / AIBRIDGE_DSN")
-    if embedded.stop():
-        note(f"stopped the embedded PostgreSQL in {embedded.pgdata()}")
+    stopped = db.stop_embedded()
+    if stopped:
+        note(f"stopped the embedded PostgreSQL in {stopped}")
     else:
         note("the embedded PostgreSQL was not running")

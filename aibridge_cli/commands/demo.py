@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 import time
-from contextlib import contextmanager
 from typing import Optional
 
 import typer
@@ -46,11 +44,11 @@ def demo(
     import secrets
     from datetime import datetime, timezone
 
-
     from aibridge_cli.demo import loader
-
     from aibridge_cli.db import embedded
     from aibridge_cli.demo.generator import DemoData
+    from aibridge_cli.views.demo import loaded_lines, suggestions
+    from aibridge_cli.views.progress import ProgressBar
 
     when = parse_time(end, "--end") or datetime.now(timezone.utc).replace(microsecond=0)
     if seed is None:
@@ -66,41 +64,13 @@ def demo(
         rebuild = loader.prepare(conn, gen, append=append)
         if not s.embedded:
             note(f"loading demo data into {where}")
-        with _progress(interceptions) as (advance, stage):
-            counts = loader.load(conn, gen, rebuild_indexes=rebuild, progress=advance, stage=stage)
+        with ProgressBar("loading", interceptions, unit="interceptions") as bar:
+            counts = loader.load(conn, gen, rebuild_indexes=rebuild, progress=bar.advance,
+                                 stage=lambda text: bar.update(description=text))
     elapsed = time.monotonic() - started
     stamp = when.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    note(f"loaded {interceptions:,} interceptions into {where} in {elapsed:.1f} s "
-         f"(--seed {seed} --end {stamp} make the same data again):")
-    note("  " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
-    _suggest(gen, s.embedded)
-
-
-@contextmanager
-def _progress(total: int):
-    """A progress bar on a terminal's stderr; nothing otherwise (cron, pipes, tests)."""
-    if not sys.stderr.isatty():
-        yield None, None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    from aibridge_cli.views.formats import console
-
-    with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TextColumn("interceptions"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console(stderr=True), transient=True) as bar:
-        task = bar.add_task("loading", total=total)
-        yield (lambda n: bar.advance(task, n)), (lambda text: bar.update(task, description=text))
-
-
-def _suggest(gen, embedded: bool) -> None:
-    base = "aibridge" if embedded else "aibridge --dsn ..."
-    cmds = ["sessions list", "telemetry summary --since 7d", "interceptions list --limit 20"]
     busiest = gen.busiest_username()
-    member = gen.busiest_username(member=True, other_than=busiest)
-    if busiest:
-        cmds.append(f"sessions list --initiator {busiest}")
-    if member:
-        cmds.append(f"--as {member} sessions list")
-    note("try next:")
-    for cmd in cmds:
-        note(f"  {base} {cmd}")
+    lines = loaded_lines(interceptions, where, elapsed, seed, stamp, counts)
+    lines += suggestions(busiest, gen.busiest_username(member=True, other_than=busiest), s.embedded)
+    for line in lines:
+        note(line)

@@ -13,8 +13,6 @@ from aibridge_cli.errors import BadInput
 
 DEFAULT_RETENTION = "60d"
 DEFAULT_BATCH = 5000
-TABLE_LABELS = {"interceptions": "interceptions", "token_usages": "token usages", "user_prompts": "user prompts",
-                "tool_usages": "tool usages", "model_thoughts": "model thoughts"}
 
 
 def register(root: typer.Typer, name: Optional[str]) -> None:
@@ -78,134 +76,60 @@ def prune_cmd(
         raise BadInput("--lock-timeout must be longer than zero", hint="e.g. --lock-timeout 2s")
 
     if dry_run:
-        out = _dry_run(ctx, cutoff, orphans)
+        from aibridge_cli.data import prune
+        from aibridge_cli.options import read_db
+
+        with read_db(ctx) as conn:
+            out = prune.dry_run(conn, cutoff, orphans)
     else:
         out = _prune(ctx, cutoff, batch_size=batch_size, deadline_s=deadline_s, lock_ms=lock_ms,
-                     orphans=orphans, progress=not quiet and sys.stderr.isatty())
+                     orphans=orphans, progress=not quiet)
     if not quiet:
         _report(out, fmt, max_duration)
-
-
-def _dry_run(ctx, cutoff, orphans):
-    from aibridge_cli.data import prune
-    from aibridge_cli.options import read_db
-
-    with read_db(ctx) as conn:
-        return prune.dry_run(conn, cutoff, orphans)
 
 
 def _prune(ctx, cutoff, *, batch_size, deadline_s, lock_ms, orphans, progress):
     import time
 
-    from aibridge_cli.db import query
-
     from aibridge_cli.data import prune
+    from aibridge_cli.views.prune import progress_detail, summary
+    from aibridge_cli.views.progress import ProgressBar
 
     s = settings(ctx)
     deadline = time.monotonic() + deadline_s if deadline_s is not None else None
-    from aibridge_cli.db.connect import connect  # psycopg: only when connecting
+    with prune.locked_connection(s) as conn:
+        prune.check_rights(conn)
+        bar = ProgressBar("pruning interceptions", unit="interceptions", detail=True, enabled=progress)
+        if bar.shown:
+            # At least 1: a bar with nothing to do still shows as done, not as unknown.
+            bar.total = max(prune.count_before(conn, cutoff), 1)
 
-    with connect(s, read_only=False, autocommit=True) as conn:
-        # Plan every batch with its actual keyset values; a cached generic plan buys nothing here.
-        conn.prepare_threshold = None
-        prune.acquire_lock(conn)
-        bar = None
-        pruner = None
+        def on_batch(out, batch) -> None:
+            description, detail = progress_detail(out)
+            bar.update(completed=out.deleted["interceptions"], description=description, detail=detail)
+
+        pruner = prune.Pruner(conn, cutoff, batch_size=batch_size, deadline=deadline, lock_timeout_ms=lock_ms,
+                              statement_timeout_ms=s.timeout_ms, on_batch=on_batch)
         try:
-            prune.check_rights(conn)
-            on_batch = lambda out, batch: None  # noqa: E731
-            if progress:
-                total = query.one(conn, "CountInterceptionsBefore", before_time=cutoff)["interceptions"]
-                bar = _ProgressBar(total)
-                on_batch = bar.update
-            pruner = prune.Pruner(conn, cutoff, batch_size=batch_size, deadline=deadline, lock_timeout_ms=lock_ms,
-                                    statement_timeout_ms=s.timeout_ms, on_batch=on_batch)
-            return pruner.run(orphans)
+            with bar:
+                return pruner.run(orphans)
         except BaseException:
-            if bar:
-                bar.stop()
-                bar = None
-            if pruner and (pruner.out.total or pruner.out.orphans_total):
-                note(f"before the failure: {_summary(pruner.out)}")
+            if pruner.out.total or pruner.out.orphans_total:
+                note(f"before the failure: {summary(pruner.out)}")
             raise
-        finally:
-            if bar:
-                bar.stop()
-            prune.release_lock(conn)
-
-
-class _ProgressBar:
-    """A Rich progress bar on stderr, counting interceptions; only shown on a terminal."""
-
-    def __init__(self, total: int):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from aibridge_cli.views.formats import console
-
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[rows]} rows"), TimeElapsedColumn(),
-                                 console=console(stderr=True), transient=True)
-        self.task = self.progress.add_task("pruning interceptions", total=max(total, 1), rows="0")
-        self.progress.start()
-
-    def update(self, out, batch) -> None:
-        rows = out.total + out.orphans_total
-        description = "deleting orphans" if out.orphans is not None else "pruning interceptions"
-        self.progress.update(self.task, completed=out.deleted["interceptions"], rows=f"{rows:,}",
-                             description=description)
-
-    def stop(self) -> None:
-        self.progress.stop()
-
-
-def _summary(out, max_duration: Optional[str] = None) -> str:
-    from aibridge_cli.data.prune import CHILD_TABLES
-
-    verb = "would delete" if out.dry_run else "deleted"
-    children = ", ".join(f"{TABLE_LABELS[t]} {out.deleted[t]:,}" for t in CHILD_TABLES)
-    text = (f"{'dry run: ' if out.dry_run else ''}{verb} {out.total:,} rows: "
-            f"{out.deleted['interceptions']:,} interceptions started before {out.before_time.isoformat()} "
-            f"and their {children}")
-    if out.orphans is not None:
-        parts = ", ".join(f"{TABLE_LABELS[t]} {out.orphans[t]:,}" for t in CHILD_TABLES)
-        text += f"; orphans: {out.orphans_total:,} ({parts})"
-    if not out.dry_run:
-        text += f"; {out.batches:,} batches in {out.elapsed_s:.1f}s, longest {out.longest_batch_s * 1000:,.0f}ms"
-    if out.stopped_early:
-        text += (f"; stopped early by --max-duration {max_duration}: "
-                 f"{out.remaining_interceptions:,} older interceptions remain for the next run")
-    return text
 
 
 def _report(out, fmt: str, max_duration: Optional[str]) -> None:
-    from aibridge_cli.data.prune import CHILD_TABLES, TABLES
+    from aibridge_cli.views import prune as view
 
     if fmt == "json":
-        from aibridge_cli.views.formats import dumps
-
-        doc = {"before_time": out.before_time, "dry_run": out.dry_run, **out.deleted, "total_deleted": out.total}
-        if out.orphans is not None:
-            doc.update({f"orphan_{t}": out.orphans[t] for t in CHILD_TABLES})
-            doc["orphans_deleted"] = out.orphans_total
-        doc.update({"batches": out.batches, "longest_batch_ms": round(out.longest_batch_s * 1000, 1),
-                    "elapsed_ms": round(out.elapsed_s * 1000, 1), "stopped_early": out.stopped_early,
-                    "remaining_interceptions": out.remaining_interceptions})
-        sys.stdout.write(dumps(doc) + "\n")
+        sys.stdout.write(view.json_text(out) + "\n")
         return
     if not sys.stdout.isatty():
-        sys.stdout.write(_summary(out, max_duration) + "\n")
+        sys.stdout.write(view.summary(out, max_duration) + "\n")
         return
     from aibridge_cli.views.formats import print_table
 
-    head = "would delete" if out.dry_run else "deleted"
-    rows = [{"table": f"aibridge_{t}", head: out.deleted[t]} for t in TABLES]
-    cols = ["table", head]
-    if out.orphans is not None:
-        cols.append("orphans")
-        for r, t in zip(rows, TABLES):
-            r["orphans"] = out.orphans.get(t)  # interceptions have no orphans: blank
-    total = {"table": "total", head: out.total}
-    if out.orphans is not None:
-        total["orphans"] = out.orphans_total
-    print_table(rows + [total], cols, numeric=cols[1:])
-    note(_summary(out, max_duration))
+    rows, cols = view.table_rows(out)
+    print_table(rows, cols, numeric=cols[1:])
+    note(view.summary(out, max_duration))

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from aibridge_cli.options import FORMAT_HELP
-from aibridge_cli.errors import AibridgeError, BadInput, NotFound
+from aibridge_cli.errors import BadInput
 
 app = typer.Typer(help="Write AI Bridge records: one at a time, or in bulk from NDJSON.", no_args_is_help=True)
 
@@ -73,19 +73,6 @@ def _uuid(value: Optional[str], option: str) -> Optional[str]:
     return None if u is None else str(u)
 
 
-def _new_id(rec: dict) -> str:
-    import uuid
-
-    return rec["id"] or str(uuid.uuid4())
-
-
-def _require_interception(conn, iid: str) -> None:
-    from aibridge_cli.db import query
-
-    if not query.one(conn, "RecordInterceptionExists", id=iid)["found"]:
-        raise NotFound(f"no interception {iid}", hint="record it first with 'aibridge record interception'")
-
-
 def _stdin_text(option: str) -> str:
     if sys.stdin is None or sys.stdin.isatty():
         raise BadInput(f"give {option} or pipe the text on stdin", hint="e.g. echo 'text' | aibridge record ... ")
@@ -104,10 +91,6 @@ def _print(row: dict, fmt: Optional[str], key: str = "id") -> None:
         sys.stdout.write(f"{row[key]}\n")
     else:
         emit_with(None, [row], fmt)  # what was just written: ids and counts, no content to redact
-
-
-def _already(what: str, rid: str) -> AibridgeError:
-    return AibridgeError(f"{what} {rid} already exists", hint="leave out --id for a new random id")
 
 
 @app.command("interception")
@@ -138,7 +121,7 @@ def interception(
       aibridge record interception -u alice-haddad --provider anthropic --model claude-sonnet-4-5-20250929 --client "Claude Code"
       id=$(aibridge record interception -u alice-haddad --provider openai --model gpt-5 --client Codex)
     """
-    from aibridge_cli.db import query
+    from aibridge_cli.data import record
     from aibridge_cli.ingest import fields
     from aibridge_cli.options import note, resolve_user, write_db
 
@@ -148,28 +131,10 @@ def interception(
                   thread_root_id=_uuid(thread_root_id, "--thread-root-id"), **_times(started_at=started_at))
     rec = _check(fields.interception, obj, id_required=False)
     with write_db(ctx) as conn:
-        uid = resolve_user(conn, initiator, "--initiator")
-        user = query.one(conn, "GetUserByID", id=uid)
-        if user is None:
-            raise NotFound(f"--initiator: no user with id {uid}",
-                           hint="add the user with 'aibridge users add', or pass an existing username")
-        parent, root = rec["thread_parent_id"], rec["thread_root_id"]
-        if rec["tool_call_id"] is not None:
-            lineage = query.one(conn, "GetAIBridgeInterceptionLineageByToolCallID", tool_call_id=rec["tool_call_id"])
-            if lineage is None:
-                note(f"note: no recorded tool call {rec['tool_call_id']!r}; this interception starts its own thread")
-            else:
-                parent, root = lineage["thread_parent_id"], lineage["thread_root_id"]
-        elif parent is not None and root is None:
-            found = query.one(conn, "GetRecordInterceptionRoot", id=parent)
-            root = found["thread_root_id"] if found else parent
-        row = query.one(conn, "InsertAIBridgeInterception", id=_new_id(rec), api_key_id=rec["api_key_id"],
-                     initiator_id=uid, provider=rec["provider"], model=rec["model"], metadata=rec["metadata"],
-                     started_at=rec["started_at"], client=rec["client"], client_session_id=rec["client_session_id"],
-                     thread_parent_interception_id=parent, thread_root_interception_id=root)
-        if row is None:
-            raise _already("interception", rec["id"])
-    _print(row, fmt)
+        written = record.interception(conn, rec, resolve_user(conn, initiator, "--initiator"))
+    if written.unknown_tool_call is not None:
+        note(f"note: no recorded tool call {written.unknown_tool_call!r}; this interception starts its own thread")
+    _print(written.row, fmt)
 
 
 @app.command("end")
@@ -187,24 +152,14 @@ def end(
       aibridge record end "$id"
       aibridge record end "$id" --ended-at 2030-01-01T00:00:00Z   # exit 1: it has ended
     """
-    from aibridge_cli.db import query
+    from aibridge_cli.data import record
     from aibridge_cli.options import parse_time, write_db
-    from aibridge_cli.views.formats import to_json_value
     from aibridge_cli.timeparse import utcnow
 
     iid = _uuid(interception_id, "ID")
     when = parse_time(ended_at, "--ended-at") or utcnow()
     with write_db(ctx) as conn:
-        row = query.one(conn, "UpdateAIBridgeInterceptionEnded", id=iid, ended_at=when)
-        if row is None:
-            state = query.one(conn, "GetRecordInterceptionState", id=iid)
-            if state is None:
-                raise NotFound(f"no interception {iid}", hint="check the id with 'aibridge interceptions list'")
-            if state["ended_at"] is not None:
-                raise AibridgeError(f"interception {iid} already ended at {to_json_value(state['ended_at'])}",
-                                    hint="an interception ends once; nothing was changed")
-            raise BadInput(f"--ended-at: {to_json_value(when)} is before the interception started "
-                           f"({to_json_value(state['started_at'])})")
+        row = record.end(conn, iid, when)
     _print(row, fmt)
 
 
@@ -229,7 +184,7 @@ def token_usage(
       aibridge record token-usage "$id" --input-tokens 5120 --output-tokens 210
       aibridge record token-usage "$id" --input-tokens 800 --output-tokens 90 --metadata '{"cache_read_input": 4096}'
     """
-    from aibridge_cli.db import query
+    from aibridge_cli.data import record
     from aibridge_cli.ingest import fields
     from aibridge_cli.options import write_db
 
@@ -238,12 +193,7 @@ def token_usage(
         provider_response_id=provider_response_id, input_tokens=input_tokens, output_tokens=output_tokens,
         metadata=_meta(metadata), **_times(created_at=created_at)), id_required=False)
     with write_db(ctx) as conn:
-        _require_interception(conn, rec["interception_id"])
-        row = query.one(conn, "InsertAIBridgeTokenUsage", id=_new_id(rec), interception_id=rec["interception_id"],
-                     provider_response_id=rec["provider_response_id"], input_tokens=rec["input_tokens"],
-                     output_tokens=rec["output_tokens"], metadata=rec["metadata"], created_at=rec["created_at"])
-        if row is None:
-            raise _already("token usage", rec["id"])
+        row = record.token_usage(conn, rec)
     _print(row, fmt)
 
 
@@ -266,7 +216,7 @@ def prompt(
       aibridge record prompt "$id" --text "Why does the login test fail on CI?"
       echo "yes, go ahead" | aibridge record prompt "$id"
     """
-    from aibridge_cli.db import query
+    from aibridge_cli.data import record
     from aibridge_cli.ingest import fields
     from aibridge_cli.options import write_db
 
@@ -276,12 +226,7 @@ def prompt(
         provider_response_id=provider_response_id, prompt=body, metadata=_meta(metadata),
         **_times(created_at=created_at)), id_required=False)
     with write_db(ctx) as conn:
-        _require_interception(conn, rec["interception_id"])
-        row = query.one(conn, "InsertAIBridgeUserPrompt", id=_new_id(rec), interception_id=rec["interception_id"],
-                     provider_response_id=rec["provider_response_id"], prompt=rec["prompt"],
-                     metadata=rec["metadata"], created_at=rec["created_at"])
-        if row is None:
-            raise _already("user prompt", rec["id"])
+        row = record.user_prompt(conn, rec)
     _print(row, fmt)
 
 
@@ -311,7 +256,7 @@ def tool_usage(
       aibridge record tool-usage "$id" --tool Bash --input '{"command": "go test ./..."}' --tool-call-id toolu_01
       aibridge record tool-usage "$id" --tool github_search_issues --injected --server-url https://api.githubcopilot.com/mcp/ --invocation-error "502 Bad Gateway"
     """
-    from aibridge_cli.db import query
+    from aibridge_cli.data import record
     from aibridge_cli.ingest import fields
     from aibridge_cli.options import parse_json, write_db
 
@@ -322,14 +267,7 @@ def tool_usage(
         server_url=server_url, injected=injected, invocation_error=invocation_error, metadata=_meta(metadata),
         **_times(created_at=created_at)), id_required=False)
     with write_db(ctx) as conn:
-        _require_interception(conn, rec["interception_id"])
-        row = query.one(conn, "InsertAIBridgeToolUsage", id=_new_id(rec), interception_id=rec["interception_id"],
-                     provider_response_id=rec["provider_response_id"], provider_tool_call_id=rec["tool_call_id"],
-                     tool=rec["tool"], server_url=rec["server_url"], input=rec["input"], injected=rec["injected"],
-                     invocation_error=rec["invocation_error"], metadata=rec["metadata"],
-                     created_at=rec["created_at"])
-        if row is None:
-            raise _already("tool usage", rec["id"])
+        row = record.tool_usage(conn, rec)
     _print(row, fmt)
 
 
@@ -353,7 +291,7 @@ def thought(
       aibridge record thought "$id" --content "Run the test first." --source thinking
       echo "Check the lint step too." | aibridge record thought "$id"
     """
-    from aibridge_cli.db import query
+    from aibridge_cli.data import record
     from aibridge_cli.ingest import fields
     from aibridge_cli.options import emit, write_db
 
@@ -362,9 +300,7 @@ def thought(
         interception_id=_uuid(interception_id, "INTERCEPTION_ID"), content=body, source=source,
         metadata=_meta(metadata), **_times(created_at=created_at)), created_required=False)
     with write_db(ctx) as conn:
-        _require_interception(conn, rec["interception_id"])
-        row = query.one(conn, "InsertAIBridgeModelThought", interception_id=rec["interception_id"],
-                     content=rec["content"], metadata=rec["metadata"], created_at=rec["created_at"])
+        row = record.model_thought(conn, rec)
     if fmt is not None:
         emit(ctx, [row], fmt)
 
@@ -390,12 +326,13 @@ def import_(
     from aibridge_cli.ingest import importer
     from aibridge_cli.options import emit, note, write_db
     from aibridge_cli.timeparse import utcnow
+    from aibridge_cli.views.progress import ProgressBar
 
     stream, total, label = _open_source(source)
     started = time.perf_counter()
     try:
-        with write_db(ctx) as conn, _progress(total, label) as advance:
-            stats = importer.run(conn, stream, utcnow(), on_progress=advance)
+        with write_db(ctx) as conn, ProgressBar(f"importing {label}", total, unit="bytes") as bar:
+            stats = importer.run(conn, stream, utcnow(), on_progress=bar.advance if bar.shown else None)
             if dry_run:
                 conn.rollback()
     finally:
@@ -424,36 +361,6 @@ def _open_source(source: str):
     except OSError as e:
         raise BadInput(f"cannot read {source}: {e.strerror}", hint="give an NDJSON file, or - for stdin") from None
     return f, total or None, source
-
-
-class _progress:
-    """A Rich progress bar on stderr when it is a terminal; otherwise nothing."""
-
-    def __init__(self, total: Optional[int], label: str):
-        self.total, self.label, self.bar = total, label, None
-
-    def __enter__(self):
-        if not sys.stderr.isatty():
-            return None
-        from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn,
-                                   TimeRemainingColumn)
-
-        from aibridge_cli.views.formats import console
-
-        cols = [SpinnerColumn(), TextColumn(f"importing {self.label}")]
-        if self.total:
-            cols += [BarColumn(), DownloadColumn(), TimeRemainingColumn()]
-        else:
-            cols += [DownloadColumn()]
-        self.bar = Progress(*cols, console=console(stderr=True), transient=True)
-        self.bar.start()
-        task = self.bar.add_task("import", total=self.total)
-        return lambda n: self.bar.advance(task, n)
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.stop()
-        return False
 
 
 def register(root, name) -> None:

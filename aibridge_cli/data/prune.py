@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import psycopg
 from psycopg import errors as pgerrors
 
 from aibridge_cli.db import query
+from aibridge_cli.db.connect import connect
 from aibridge_cli.errors import EXIT_LOCKED, AibridgeError, PermissionDenied, SchemaMissing
 from aibridge_cli.sqlc.translate import NIL_UUID, ZERO_TIME
 from aibridge_cli.db.errors import translate_errors
@@ -223,6 +225,24 @@ def acquire_lock(conn: psycopg.Connection) -> None:
         raise PruneLocked("another aibridge prune is already running on this database; this one did nothing",
                           hint="it holds the prune lock until it ends; overlapping cron runs are skipped "
                                f"with exit code {EXIT_LOCKED}")
+
+
+@contextmanager
+def locked_connection(settings) -> Iterator[psycopg.Connection]:
+    """An autocommit connection holding the prune lock (PruneLocked when another prune holds it)."""
+    with connect(settings, read_only=False, autocommit=True) as conn:
+        # Plan every batch with its actual keyset values; a cached generic plan buys nothing here.
+        conn.prepare_threshold = None
+        acquire_lock(conn)
+        try:
+            yield conn
+        finally:
+            release_lock(conn)
+
+
+def count_before(conn: psycopg.Connection, before: datetime) -> int:
+    """Interceptions that started before `before`: what a run has to delete."""
+    return query.one(conn, "CountInterceptionsBefore", before_time=before)["interceptions"]
 
 
 def release_lock(conn: psycopg.Connection) -> None:

@@ -13,11 +13,6 @@ WHERE id = @id::uuid
 -- @authorize_filter
 ;
 
--- name: GetAIBridgeInterceptions :many
-SELECT *
-FROM aibridge_interceptions
-ORDER BY started_at DESC, id DESC;
-
 -- name: GetAIBridgeInterceptionsByIDs :many
 -- The interceptions among the given ids (a thread's parent and root), in no set order.
 SELECT *
