@@ -150,16 +150,11 @@ def _check_fields(obj: dict, allowed: frozenset):
 
 _is_uuid = _UUID.fullmatch
 
-try:  # json.dumps(value, ensure_ascii=False) without building an encoder per call
-    from json.encoder import c_make_encoder, encode_basestring
-
-    _c_encoder = c_make_encoder(None, None, encode_basestring, None, ": ", ", ", False, False, True)
-
-    def _encode_json(value) -> str:
-        return "".join(_c_encoder(value, 0))
-except (ImportError, TypeError):  # pragma: no cover - Pythons without the C accelerator
-    def _encode_json(value) -> str:
-        return json.dumps(value, ensure_ascii=False)
+# Encoders built once (json.dumps builds one per call). encode_json gives json.dumps(value,
+# ensure_ascii=False)'s text, as a tool's JSON input is stored; encode_compact the compact text
+# metadata goes to COPY in. check_circular off: values parsed from JSON cannot be circular.
+encode_json = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+encode_compact = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
 _fromiso = datetime.fromisoformat
 
 
@@ -342,7 +337,7 @@ def tool_usage(obj: dict, now: datetime, id_required: bool = True) -> dict:
     if raw is None:
         raw = "{}"
     elif type(raw) is not str:  # arguments given as JSON itself: stored encoded, as the bridge does
-        raw = _encode_json(raw)
+        raw = encode_json(raw)
     rec["input"] = raw
     for name in ("tool_call_id", "server_url", "invocation_error"):
         v = obj.get(name)

@@ -21,12 +21,12 @@ from datetime import datetime, timezone
 from typing import Callable, Optional
 
 from aibridge_cli.ingest import fields
-from aibridge_cli.db.copy_format import NULL, esc  # noqa: F401  (importer takes them from here too)
+from aibridge_cli.ingest.batch import Batch, ChildRow, EndLine, InterceptionLine, ThoughtLine, ToolCall, UserLine
+from aibridge_cli.db.copy_format import NULL, esc
 from aibridge_cli.errors import BadInput
 from aibridge_cli.ingest.fields import FieldError
 
 MAX_BIGINT = fields.MAX_BIGINT
-ID_KINDS = ("token_usage", "user_prompt", "tool_usage")  # child records with an id of their own
 
 
 class LineError(BadInput):
@@ -35,62 +35,14 @@ class LineError(BadInput):
         self.line = line
 
 
-class Batch:
-    """The lines of one batch, per type, in line order (line numbers are the file's).
-
-    users      (line, checked record)
-    inters     (line, id, initiator or None, initiator id or None, started_at, ended_at,
-                ended_at's COPY text, tool call id, thread parent, thread root,
-                and the COPY row's columns that lineage and ends do not change:
-                provider..metadata, api key..client, client session)
-    ends       (line, id, ended_at, its COPY text)
-    rows/lines per ID_KINDS: COPY rows (each starts with "<id>\\t<interception id>\\t") and their lines
-    calls      (line, call id, created_at, interception id) of tool usages that carry a call id
-    thoughts   (line, interception id, COPY row, created_at, content)
-    refs       interception ids the child records name
-    """
-
-    __slots__ = ("users", "inters", "ends", "rows", "lines", "calls", "thoughts", "refs", "size")
-
-    def __init__(self):
-        self.users: list = []
-        self.inters: list = []
-        self.ends: list = []
-        self.rows: dict[str, list] = {k: [] for k in ID_KINDS}
-        self.lines: dict[str, list] = {k: [] for k in ID_KINDS}
-        self.calls: list = []
-        self.thoughts: list = []
-        self.refs: set = set()
-        self.size = 0
-
-    def count(self, kind: str) -> int:
-        if kind in self.rows:
-            return len(self.rows[kind])
-        return len({"user": self.users, "interception": self.inters, "interception_end": self.ends,
-                    "model_thought": self.thoughts}[kind])
-
-
 # ---- COPY text format --------------------------------------------------------------------
 
 def opt(s: Optional[str]) -> str:
     return NULL if s is None else esc(s)
 
 
-try:  # the C encoder itself: JSONEncoder.encode builds one per call
-    from json.encoder import c_make_encoder as _c_make_encoder
-
-    _encode = _c_make_encoder(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, True)
-    _encode_spaced = _c_make_encoder(None, None, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
-
-    def _dumps(d: dict) -> str:
-        return "".join(_encode(d, 0))
-
-    def encode_input(v) -> str:
-        """json.dumps(v, ensure_ascii=False), as fields.tool_usage stores a tool's JSON input."""
-        return "".join(_encode_spaced(v, 0))
-except (ImportError, TypeError):  # pragma: no cover - Pythons without the C accelerator
-    _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    encode_input = json.JSONEncoder(ensure_ascii=False).encode
+_dumps = fields.encode_compact
+encode_input = fields.encode_json
 
 
 def json_text(d: dict) -> str:
@@ -193,8 +145,7 @@ class Parser:
             return False
         rid, iid, prid, meta, created = head
         b = self.batch
-        b.rows["token_usage"].append(f"{rid}\t{iid}\t{prid}\t{it}\t{ot}\t{meta}\t{created[1]}\n")
-        b.lines["token_usage"].append(line)
+        b.rows["token_usage"].append(ChildRow(line, rid, iid, f"{rid}\t{iid}\t{prid}\t{it}\t{ot}\t{meta}\t{created[1]}\n"))
         b.refs.add(iid)
         return True
 
@@ -205,9 +156,8 @@ class Parser:
             return False
         rid, iid, prid, meta, created = head
         b = self.batch
-        b.rows["user_prompt"].append(
-            f"{rid}\t{iid}\t{prid}\t{prompt if plain else esc(prompt)}\t{meta}\t{created[1]}\n")
-        b.lines["user_prompt"].append(line)
+        b.rows["user_prompt"].append(ChildRow(
+            line, rid, iid, f"{rid}\t{iid}\t{prid}\t{prompt if plain else esc(prompt)}\t{meta}\t{created[1]}\n"))
         b.refs.add(iid)
         return True
 
@@ -236,11 +186,10 @@ class Parser:
             row = (f"{rid}\t{iid}\t{prid}\t{opt(server)}\t{esc(tool)}\t{esc(raw)}\t{'t' if injected else 'f'}\t"
                    f"{opt(error)}\t{meta}\t{created[1]}\t{opt(call)}\n")
         b = self.batch
-        b.rows["tool_usage"].append(row)
-        b.lines["tool_usage"].append(line)
+        b.rows["tool_usage"].append(ChildRow(line, rid, iid, row))
         b.refs.add(iid)
         if call is not None:
-            b.calls.append((line, call, created[0], iid))
+            b.calls.append(ToolCall(line, call, created[0], iid))
         return True
 
     def _thought(self, o: dict, line: int, plain: bool) -> bool:
@@ -263,8 +212,8 @@ class Parser:
         if created is None:
             return False
         b = self.batch
-        b.thoughts.append((line, iid, f"{iid}\t{content if plain else esc(content)}\t{_meta(meta, plain)}\t"
-                                      f"{created[1]}\n", created[0], content))
+        b.thoughts.append(ThoughtLine(line, iid, f"{iid}\t{content if plain else esc(content)}\t"
+                                                 f"{_meta(meta, plain)}\t{created[1]}\n", created[0], content))
         b.refs.add(iid)
         return True
 
@@ -275,7 +224,7 @@ class Parser:
         ended = self.now if v is None else when(v)
         if ended is None or type(iid) is not str or not _is_uuid(iid):
             return False
-        self.batch.ends.append((line, iid, ended[0], ended[1]))
+        self.batch.ends.append(EndLine(line, iid, ended[0], ended[1]))
         return True
 
     def _interception(self, o: dict, line: int, plain: bool) -> bool:
@@ -316,7 +265,7 @@ class Parser:
         if not plain:
             provider, model, client = esc(provider), esc(model), esc(client)
             key, session = (key if key is None else esc(key)), (session if session is None else esc(session))
-        self.batch.inters.append((
+        self.batch.inters.append(InterceptionLine(
             line, iid, initiator, initiator_id, started[0], None if ended is None else ended[0],
             NULL if ended is None else ended[1], call, None, None,
             f"{provider}\t{model}\t{started[1]}\t{meta}", f"{NULL if key is None else key}\t{client}",
@@ -330,18 +279,18 @@ class Parser:
         rec = fields.CHECKERS[kind](o, self.now[0])
         b = self.batch
         if kind == "user":
-            b.users.append((line, rec))
+            b.users.append(UserLine(line, rec))
         elif kind == "interception":
             started = self.now[1] if o.get("started_at") is None else time_text(rec["started_at"])
             ended = rec["ended_at"]
-            b.inters.append((
+            b.inters.append(InterceptionLine(
                 line, rec["id"], rec["initiator"], rec["initiator_id"], rec["started_at"], ended,
                 NULL if ended is None else time_text(ended), rec["tool_call_id"],
                 rec["thread_parent_id"], rec["thread_root_id"],
                 f"{esc(rec['provider'])}\t{esc(rec['model'])}\t{started}\t{json_text(rec['metadata'])}",
                 f"{opt(rec['api_key_id'])}\t{esc(rec['client'])}", opt(rec["client_session_id"])))
         elif kind == "interception_end":
-            b.ends.append((line, rec["id"], rec["ended_at"], time_text(rec["ended_at"])))
+            b.ends.append(EndLine(line, rec["id"], rec["ended_at"], time_text(rec["ended_at"])))
         elif not self.fast[kind](rec, line, False):  # the normalised record takes the fast path
             raise AssertionError(f"line {line}: {kind} checked but not formatted")  # pragma: no cover
 

@@ -1,4 +1,4 @@
-"""The loader thread of `record import`: a batch of checked lines (lines.Batch) into the tables.
+"""The loader thread of `record import`: a batch of checked lines (batch.Batch) into the tables.
 
 It holds what the whole file needs across batches (users, interceptions written, their
 thread roots, thoughts written, children waiting for their interception), asks the database
@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Optional
+from typing import NamedTuple, Optional
 
-from aibridge_cli.db import copy_format
-
-from aibridge_cli.db import query
-from aibridge_cli.db.copy_format import COPY_COLUMNS
-from aibridge_cli.errors import AibridgeError
-from aibridge_cli.ingest.lines import ID_KINDS, NULL, Batch, LineError, esc
+from aibridge_cli.db import copy_format, query
+from aibridge_cli.db.copy_format import COPY_COLUMNS, NULL, esc
 from aibridge_cli.db.errors import translate_errors
+from aibridge_cli.errors import AibridgeError
+from aibridge_cli.ingest import lineage
+from aibridge_cli.ingest.batch import ID_KINDS, Batch, ChildRow, InterceptionLine, ThoughtLine, UserLine
+from aibridge_cli.ingest.lines import LineError
+from aibridge_cli.ingest.tables import TABLES, copy_rows
 
 ORDER = ("user", "interception", "interception_end", "token_usage", "user_prompt", "tool_usage", "model_thought")
 
@@ -43,6 +43,29 @@ class Stats:
     @property
     def total_written(self) -> int:
         return sum(self.written.values())
+
+
+class Stored(NamedTuple):
+    """An interception the database holds that a batch depends on."""
+    started_at: datetime
+    ended_at: Optional[datetime]
+    root: str  # its thread's root, itself when it starts the thread
+
+
+@dataclass(slots=True)
+class NewInterception:
+    """An interception of the batch to write: its line, and what lineage and ends decided."""
+    rec: InterceptionLine
+    initiator_id: str
+    parent: Optional[str]
+    root: Optional[str]
+    ended_at: Optional[datetime]
+    ended_text: str
+
+    def copy_row(self) -> str:
+        r = self.rec
+        return (f"{r.id}\t{self.initiator_id}\t{r.head}\t{self.ended_text}\t{r.key_client}\t"
+                f"{self.parent or NULL}\t{self.root or NULL}\t{r.session}\n")
 
 
 # ---- loading -------------------------------------------------------------------------------
@@ -114,21 +137,21 @@ class Loader:
             self.stats.lines[t] += batch.count(t)
             self.stats.written[t] += written.get(t, 0)
 
-    def _users(self, users: list) -> None:
+    def _users(self, users: list[UserLine]) -> None:
         if not users:
             return
         from aibridge_cli.ingest import fields
 
-        for _, r in users:
-            if r["id"] is None:
-                r["id"] = fields.user_id_for(r["username"])
-        known = query.many(self.conn, "ImportKnownUsers", ids=_ids(r["id"] for _, r in users),
-                        usernames=[r["username"] for _, r in users])
+        for u in users:
+            if u.rec["id"] is None:
+                u.rec["id"] = fields.user_id_for(u.rec["username"])
+        known = query.many(self.conn, "ImportKnownUsers", ids=_ids(u.rec["id"] for u in users),
+                           usernames=[u.rec["username"] for u in users])
         db_ids = {str(k["id"]) for k in known}
         db_name = {k["username"]: str(k["id"]) for k in known if not k["deleted"]}
         out, out_lines = [], []
         now = self.now.isoformat()
-        for line, r in users:
+        for line, r in users:  # UserLine
             name = r["username"]
             if r["id_given"]:
                 uid = r["id"]
@@ -149,39 +172,39 @@ class Loader:
             out_lines.append(line)
         if out:
             with translate_errors():
-                _copy(self.conn, "users", out, out_lines, self.turn)
+                copy_rows(self.conn, "users", out, out_lines, self.turn)
             self.stats.written["user"] += len(out)
 
     def _rest(self, batch: Batch, careful: bool):
         conn = self.conn
         inters, ends = batch.inters, batch.ends
         roots = self.roots
-        batch_ids = {r[1] for r in inters}
+        batch_ids = {r.id for r in inters}
 
         # What the database holds that this batch depends on, in a few round trips.
         self._resolve_initiators(inters)
-        db_calls = {}
-        wanted = {r[7] for r in inters if r[7] is not None}
+        db_calls: dict[str, lineage.CallSite] = {}
+        wanted = {r.tool_call_id for r in inters if r.tool_call_id is not None}
         if wanted:
             for row in query.many(conn, "ImportNewestToolCalls", tool_call_ids=json.dumps(list(wanted))):
-                db_calls[row["tool_call_id"]] = (row["created_at"], str(row["interception_id"]))
-        batch_calls: dict[str, list] = {}  # call id -> [(line, created_at, interception id)] of this batch
+                db_calls[row["tool_call_id"]] = lineage.CallSite(row["created_at"], str(row["interception_id"]))
+        batch_calls: dict[str, list] = {}  # call id -> this batch's ToolCalls that carry it
         if wanted:
-            for line, call, created, iid in batch.calls:
-                if call in wanted:
-                    batch_calls.setdefault(call, []).append((line, created, iid))
-        parents = {r[8] for r in inters if r[8]}
-        parents.update(iid for _, iid in db_calls.values())
-        parents.update(c[2] for found in batch_calls.values() for c in found)
+            for call in batch.calls:
+                if call.call_id in wanted:
+                    batch_calls.setdefault(call.call_id, []).append(call)
+        parents = {r.thread_parent_id for r in inters if r.thread_parent_id}
+        parents.update(site.interception_id for site in db_calls.values())
+        parents.update(c.interception_id for found in batch_calls.values() for c in found)
         ask = {i for i in parents if i not in roots and i not in batch_ids}
-        ask.update(e[1] for e in ends)  # their ended_at may have changed since
+        ask.update(e.id for e in ends)  # their ended_at may have changed since
         if careful:
             ask |= batch_ids
-        stored = {}
+        stored: dict[str, Stored] = {}
         if ask:
             for row in query.many(conn, "ImportStoredInterceptions", ids=_ids(ask)):
-                stored[str(row["id"])] = (row["started_at"], row["ended_at"], str(row["thread_root_id"]))
-        out = {kind: self._kept(kind, batch.rows[kind], batch.lines[kind], careful) for kind in ID_KINDS}
+                stored[str(row["id"])] = Stored(row["started_at"], row["ended_at"], str(row["thread_root_id"]))
+        out = {kind: self._kept(kind, batch.rows[kind], careful) for kind in ID_KINDS}
         thoughts_stored = self._stored_thoughts(batch.thoughts, batch_ids.difference(roots, stored))
 
         # The rest is Python: it runs while the server takes in the first COPY.
@@ -190,161 +213,155 @@ class Loader:
         def resolve():
             done.append(self._resolve(batch, stored, db_calls, batch_calls, thoughts_stored))
 
-        first = next((kind for kind in ID_KINDS if out[kind][0]), None)
+        first = next((kind for kind in ID_KINDS if out[kind]), None)
         written = {t: 0 for t in ORDER}
         for kind in ID_KINDS:
-            rows, lines = out[kind]
-            _copy(conn, TABLES[kind], rows, lines, self.turn, meanwhile=resolve if kind == first else None)
+            rows = out[kind]
+            copy_rows(conn, TABLES[kind], [r.copy for r in rows], [r.line for r in rows], self.turn,
+                      meanwhile=resolve if kind == first else None)
             written[kind] = len(rows)
         if first is None:
             resolve()
         new_roots, new_inters, ends_done, db_ends, thoughts, new_orphans = done[0]
-        _copy(conn, "aibridge_interceptions", [
-            f"{r[1]}\t{uid}\t{r[10]}\t{ended}\t{r[11]}\t{parent or NULL}\t{root or NULL}\t{r[12]}\n"
-            for r, uid, parent, root, _, ended in new_inters.values()],
-            [new[0][0] for new in new_inters.values()], self.turn)
-        _copy(conn, "aibridge_model_thoughts", thoughts[0], thoughts[1], self.turn)
-        written["interception"], written["model_thought"] = len(new_inters), len(thoughts[0])
+        copy_rows(conn, "aibridge_interceptions", [new.copy_row() for new in new_inters.values()],
+                  [new.rec.line for new in new_inters.values()], self.turn)
+        copy_rows(conn, "aibridge_model_thoughts", [t.copy for t in thoughts], [t.line for t in thoughts], self.turn)
+        written["interception"], written["model_thought"] = len(new_inters), len(thoughts)
         written["interception_end"] = ends_done
         if db_ends:
             written["interception_end"] += query.run(conn, "ImportEndInterceptions", ids=_ids(db_ends),
-                                                  ended_ats=list(db_ends.values()))
+                                                     ended_ats=list(db_ends.values()))
         return new_roots, set(new_inters), self._new_thoughts, new_orphans, written
 
-    def _kept(self, kind: str, rows: list, lines: list, careful: bool) -> tuple:
-        """(rows, lines) to COPY: careful batches drop the records already stored or repeated."""
+    def _kept(self, kind: str, rows: list[ChildRow], careful: bool) -> list[ChildRow]:
+        """The rows to COPY: careful batches drop the records already stored or repeated."""
         if not careful or not rows:
-            return rows, lines
-        found = query.one(self.conn, STORED_ID_QUERIES[kind], ids=_ids(r[:36] for r in rows))["ids"]
+            return rows
+        found = query.one(self.conn, STORED_ID_QUERIES[kind], ids=_ids(r.id for r in rows))["ids"]
         skip = set(found.split(",")) if found else set()
-        kept, kept_lines = [], []
-        for row, line in zip(rows, lines):
-            rid = row[:36]
-            if rid not in skip:
-                skip.add(rid)
+        kept = []
+        for row in rows:
+            if row.id not in skip:
+                skip.add(row.id)
                 kept.append(row)
-                kept_lines.append(line)
-        return kept, kept_lines
+        return kept
 
     def _resolve(self, batch: Batch, stored: dict, db_calls: dict, batch_calls: dict, thoughts_stored: set):
         """Lineage, ends, thoughts and orphans of a batch, from what the database said."""
         roots = self.roots
         # Interceptions in line order: lineage looks back only.
         new_roots: dict[str, Optional[str]] = {}
-        new_inters: dict[str, list] = {}
+        new_inters: dict[str, NewInterception] = {}
         for r in batch.inters:
-            iid = r[1]
+            iid = r.id
             if iid in roots or iid in new_roots:
                 continue
             if iid in stored:  # careful mode: already stored
-                root = stored[iid][2]
+                root = stored[iid].root
                 new_roots[iid] = None if root == iid else root
                 continue
             uid, parent, root = self._lineage(r, stored, batch_calls, db_calls, new_roots)
-            new_inters[iid] = [r, uid, parent, root, r[5], r[6]]
+            new_inters[iid] = NewInterception(r, uid, parent, root, r.ended_at, r.ended_text)
             new_roots[iid] = root
         ends_done = 0
         db_ends: dict[str, datetime] = {}
-        for line, iid, end, end_text in batch.ends:
+        for end in batch.ends:
+            iid = end.id
             new = new_inters.get(iid)
-            if new is not None and new[0][0] < line:
-                if new[4] is None:
-                    if end < new[0][4]:
-                        raise LineError(line, "interception_end: ended_at is before the interception's started_at")
-                    new[4], new[5] = end, end_text
+            if new is not None and new.rec.line < end.line:
+                if new.ended_at is None:
+                    if end.ended_at < new.rec.started_at:
+                        raise LineError(end.line, "interception_end: ended_at is before the interception's started_at")
+                    new.ended_at, new.ended_text = end.ended_at, end.ended_text
                     ends_done += 1
             elif iid in stored:
-                started, stored_end, _ = stored[iid]
-                if stored_end is None and iid not in db_ends:
-                    if end < started:
-                        raise LineError(line, "interception_end: ended_at is before the interception's started_at")
-                    db_ends[iid] = end
+                was = stored[iid]
+                if was.ended_at is None and iid not in db_ends:
+                    if end.ended_at < was.started_at:
+                        raise LineError(end.line, "interception_end: ended_at is before the interception's started_at")
+                    db_ends[iid] = end.ended_at
             elif iid not in roots:
-                raise LineError(line, f"interception_end: no interception {iid} earlier in the file or in the database")
+                raise LineError(end.line, f"interception_end: no interception {iid} earlier in the file or in the database")
 
         # Children may name an interception of a later line; remember the ones not seen yet.
         new_orphans: dict[str, int] = {}
         unknown = batch.refs.difference(roots, new_roots, self.orphans)
         if unknown:
-            named = [(line, row[37:73]) for kind in ID_KINDS for row, line in zip(batch.rows[kind], batch.lines[kind])]
-            named += [(item[0], item[1]) for item in batch.thoughts]
+            named = [(row.line, row.interception_id) for kind in ID_KINDS for row in batch.rows[kind]]
+            named += [(t.line, t.interception_id) for t in batch.thoughts]
             for line, iid in named:
                 if iid in unknown and (iid not in new_orphans or line < new_orphans[iid]):
                     new_orphans[iid] = line
         return new_roots, new_inters, ends_done, db_ends, self._thoughts(batch.thoughts, thoughts_stored), new_orphans
 
-    def _stored_thoughts(self, items: list, new_ids: set) -> set:
+    def _stored_thoughts(self, items: list[ThoughtLine], new_ids: set) -> set:
         """(interception id, created_at, md5 of content) of the stored thoughts of interceptions
         neither this batch nor an earlier one writes."""
         stored = set()
-        asked = {item[1] for item in items}.difference(self.created, new_ids)
+        asked = {t.interception_id for t in items}.difference(self.created, new_ids)
         if asked:
             for row in query.many(self.conn, "ImportStoredThoughts", interception_ids=_ids(asked)):
                 stored.add((str(row["interception_id"]), row["created_at"], row["content_md5"]))
         return stored
 
-    def _thoughts(self, items: list, stored: set) -> tuple:
+    def _thoughts(self, items: list[ThoughtLine], stored: set) -> list[ThoughtLine]:
         """Thoughts have no id: one is a duplicate when the same interception, time and content
         was written by this import or is already stored."""
         self._new_thoughts = new = set()
         stored_iids = {k[0] for k in stored}
-        rows, lines = [], []
+        kept = []
         seen = self.thoughts
-        for line, iid, row, created, content in items:
-            key = hash((iid, created, content))
+        for t in items:
+            key = hash((t.interception_id, t.created_at, t.content))
             if key in seen or key in new:
                 continue
-            if iid in stored_iids and (iid, created, hashlib.md5(content.encode()).hexdigest()) in stored:
+            if t.interception_id in stored_iids and (
+                    t.interception_id, t.created_at, hashlib.md5(t.content.encode()).hexdigest()) in stored:
                 continue
             new.add(key)
-            rows.append(row)
-            lines.append(line)
-        return rows, lines
+            kept.append(t)
+        return kept
 
-    def _lineage(self, r, stored, batch_calls, db_calls, new_roots) -> tuple:
+    def _lineage(self, r: InterceptionLine, stored, batch_calls, db_calls, new_roots) -> tuple:
         """(initiator id, thread parent, thread root) of an interception to write."""
-        line, name, initiator_id = r[0], r[2], r[3]
-        initiator = initiator_id or name
-        uid = self.user_by_name.get(initiator) if name else (initiator if initiator in self.user_ids else None)
+        initiator = r.initiator_id or r.initiator
+        uid = self.user_by_name.get(initiator) if r.initiator else (initiator if initiator in self.user_ids else None)
         if uid is None:
             uid = self.initiators.get(initiator)
         if uid is None:
-            raise LineError(line, f"interception: unknown initiator {initiator!r}",
+            raise LineError(r.line, f"interception: unknown initiator {initiator!r}",
                             hint="add the user first: a \"user\" line earlier in the file, or 'aibridge users add'")
         roots = self.roots
-        parent, root = r[8], r[9]
-        cid = r[7]
-        if cid is not None:
-            # The newest tool usage with this call id on an earlier line, or stored (ties: the file's, later line).
-            chosen = db_calls.get(cid)
-            for c_line, c_created, c_iid in batch_calls.get(cid, ()):
-                if c_line < line and (chosen is None or c_created >= chosen[0]):
-                    chosen = (c_created, c_iid)
+        parent = r.thread_parent_id
+        if r.tool_call_id is not None:
+            earlier = (lineage.CallSite(c.created_at, c.interception_id)
+                       for c in batch_calls.get(r.tool_call_id, ()) if c.line < r.line)
+            chosen = lineage.newest_call(db_calls.get(r.tool_call_id), earlier)
             if chosen is not None:
-                parent = chosen[1]
+                parent = chosen.interception_id
                 if parent not in roots and parent not in new_roots and parent not in stored:
                     parent = None  # the bridge finds no lineage when the parent is not (yet) there
-        if parent is not None and root is None:
-            if parent in new_roots:
-                root = new_roots[parent] or parent
-            elif parent in roots:
-                root = roots[parent] or parent
-            elif parent in stored:
-                root = stored[parent][2]
-            else:
-                root = parent
+
+        def root_of(pid: str) -> Optional[str]:
+            if pid in new_roots:
+                return new_roots[pid]
+            if pid in roots:
+                return roots[pid]
+            return stored[pid].root if pid in stored else None
+
+        parent, root = lineage.thread(parent, r.thread_root_id, root_of)
         return uid, parent, root
 
-    def _resolve_initiators(self, inters: list) -> None:
+    def _resolve_initiators(self, inters: list[InterceptionLine]) -> None:
         names, ids = set(), set()
         by_name, initiators, user_ids = self.user_by_name, self.initiators, self.user_ids
         for r in inters:
-            name = r[2]
+            name = r.initiator
             if name is not None:
                 if name not in by_name and name not in initiators:
                     names.add(name)
-            elif r[3] not in user_ids and r[3] not in initiators:
-                ids.add(r[3])
+            elif r.initiator_id not in user_ids and r.initiator_id not in initiators:
+                ids.add(r.initiator_id)
         if not names and not ids:
             return
         for k in names | ids:
@@ -366,49 +383,3 @@ class Loader:
                 line, iid = min(bad)
                 raise LineError(line, f"no interception {iid} in the file or in the database",
                                 hint="records of an interception need its interception line (or a stored interception)")
-
-
-def _copy(conn, table: str, rows: list, lines: Optional[list] = None, turn=None,
-          meanwhile: Optional[Callable[[], None]] = None) -> None:
-    """COPY text-format rows; `lines` are their line numbers in the file. Driver errors come
-    through untranslated (the caller decides), except a value PostgreSQL refuses, which the
-    checks should have caught: that names the line. `meanwhile` runs once the rows are sent,
-    while the server is still taking them in."""
-    if not rows:
-        return
-    from psycopg import errors as pgerrors
-
-    from aibridge_cli.sqlc import registry
-
-    sql = registry.get(copy_format.COPY_QUERIES[table]).sql
-    if turn is not None:
-        turn.release()  # the server works through the rows: the parser may run meanwhile
-    try:
-        with conn.cursor() as cur, cur.copy(sql) as copy:
-            for i in range(0, len(rows), 2000):
-                copy.write("".join(rows[i:i + 2000]))
-            if meanwhile is not None:
-                if turn is not None:
-                    turn.acquire()
-                try:
-                    meanwhile()
-                finally:
-                    if turn is not None:
-                        turn.release()
-    except pgerrors.DataError as e:
-        where = _COPY_CONTEXT(e.diag.context or "")
-        if where is None or lines is None or not 0 < int(where[1]) <= len(lines):
-            raise
-        column = f"{where[2]}: " if where[2] else ""
-        raise LineError(lines[int(where[1]) - 1], f"{TYPE_OF[table]}: {column}{e.diag.message_primary}") from None
-    finally:
-        if turn is not None:
-            turn.acquire()
-
-
-_COPY_CONTEXT = re.compile(r"COPY \S+, line (\d+)(?:, column (\w+))?").search
-TABLES = {"token_usage": "aibridge_token_usages", "user_prompt": "aibridge_user_prompts",
-          "tool_usage": "aibridge_tool_usages"}
-TYPE_OF = {"users": "user", "aibridge_interceptions": "interception", "aibridge_token_usages": "token_usage",
-           "aibridge_user_prompts": "user_prompt", "aibridge_tool_usages": "tool_usage",
-           "aibridge_model_thoughts": "model_thought"}
