@@ -201,3 +201,17 @@ LAST_NAMES = [
     "Ivanova", "Chen", "Mensah", "Schmidt", "Fernandez", "Sato", "O'Brien", "Ahmed", "Park", "Lopez",
 ]
 EMAIL_DOMAIN = "example.com"
+
+# A weekday's share of activity by local hour: nights quiet, working hours busy.
+HOURS = [0.04, 0.02, 0.02, 0.02, 0.03, 0.05, 0.12, 0.30, 0.65, 0.95, 1.0, 1.0,
+         0.75, 0.90, 1.0, 1.0, 0.95, 0.80, 0.55, 0.35, 0.30, 0.25, 0.15, 0.08]
+WEEKEND = 0.22
+TIMEZONES = [-8.0, -7.0, -5.0, -4.0, -3.0, 0.0, 1.0, 1.0, 2.0, 3.0, 5.5, 8.0, 9.0, 10.0]
+
+# Rare things, per interception unless said otherwise.
+ABANDONED = 0.0004          # never ended: the client went away mid-stream
+FOLLOWUP = 0.08             # the user typed something inside an agentic loop
+INJECTED = 0.10             # the bridge called MCP tools during the request
+NULL_METADATA = 0.03        # older rows without metadata (per row)
+NO_API_KEY = 0.05           # per session
+INFLIGHT_SESSIONS_PER = 2500  # one session still running at the end per this many interceptions

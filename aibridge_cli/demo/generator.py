@@ -9,10 +9,8 @@ minutes. See catalog.py for the shape of the data.
 
 from __future__ import annotations
 
-import base64
 import math
 import random
-import unicodedata
 from bisect import bisect
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -20,8 +18,8 @@ from itertools import accumulate
 from typing import Iterator, Optional
 
 from aibridge_cli.demo import catalog as cat
-from aibridge_cli.db.copy_format import COPY_COLUMNS, NULL
-from aibridge_cli.db.copy_format import esc as copy_escape
+from aibridge_cli.demo.randomness import FastRandom, ascii_slug
+from aibridge_cli.db.copy_format import COPY_COLUMNS, NULL, esc as copy_escape
 
 TABLES = ("users", "aibridge_interceptions", "aibridge_token_usages", "aibridge_user_prompts",
           "aibridge_tool_usages", "aibridge_model_thoughts")
@@ -31,14 +29,6 @@ COLUMNS = COPY_COLUMNS
 
 DAY = 86400.0
 
-# Rare things, per interception unless said otherwise.
-ABANDONED = 0.0004          # never ended: the client went away mid-stream
-FOLLOWUP = 0.08             # the user typed something inside an agentic loop
-INJECTED = 0.10             # the bridge called MCP tools during the request
-NULL_METADATA = 0.03        # older rows without metadata (per row)
-NO_API_KEY = 0.05           # per session
-INFLIGHT_SESSIONS_PER = 2500  # one session still running at the end per this many interceptions
-
 SCRIPT_CLIENTS = (None, "Unknown")
 
 _SOURCE = {s: f'{{"source": "{s}"}}' for s in ("thinking", "reasoning_summary", "commentary")}
@@ -47,53 +37,6 @@ _SOURCE = {s: f'{{"source": "{s}"}}' for s in ("thinking", "reasoning_summary", 
 def default_users(interceptions: int) -> int:
     """A user count that grows more slowly than traffic: ~50 for 5,000, ~700 for 1,000,000."""
     return max(3, min(5000, round(math.sqrt(interceptions) * 0.7)))
-
-
-class _Random:
-    """Ids and timestamps from one seeded generator, formatted cheaply in bulk."""
-
-    _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
-    _ALNUM = bytes.maketrans(b"+/", b"xZ")
-
-    def __init__(self, rng: random.Random):
-        self.rng = rng
-        self._hex, self._hpos = "", 0
-        self._aln, self._apos = "", 0
-        self._days: dict[int, str] = {}
-
-    def _hexchars(self, n: int) -> str:
-        p = self._hpos
-        if p + n > len(self._hex):
-            self._hex, p = self.rng.randbytes(32768).hex(), 0
-        self._hpos = p + n
-        return self._hex[p:p + n]
-
-    def uuid(self) -> str:
-        h = self._hexchars(32)
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{self._VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
-
-    def alnum(self, n: int) -> str:
-        p = self._apos
-        if p + n > len(self._aln):
-            self._aln = base64.b64encode(self.rng.randbytes(49152)).translate(self._ALNUM).decode()
-            p = 0
-        self._apos = p + n
-        return self._aln[p:p + n]
-
-    def hex(self, n: int) -> str:
-        return self._hexchars(n)
-
-    def ts(self, t: float) -> str:
-        """Epoch seconds as a UTC timestamptz literal with microseconds."""
-        s = int(t)
-        d, r = divmod(s, 86400)
-        day = self._days.get(d)
-        if day is None:
-            day = self._days[d] = (datetime(1970, 1, 1) + timedelta(days=d)).strftime("%Y-%m-%d ")
-        return f"{day}{_HMS[r]}.{int((t - s) * 1e6):06d}+00"
-
-
-_HMS = [f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)]
 
 
 @dataclass
@@ -112,17 +55,6 @@ class Chunk:
     rows: dict = field(default_factory=dict)
 
 
-def _ascii(s: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode().lower() if c.isalnum())
-
-
-# A weekday's share of activity by local hour: nights quiet, working hours busy.
-_HOURS = [0.04, 0.02, 0.02, 0.02, 0.03, 0.05, 0.12, 0.30, 0.65, 0.95, 1.0, 1.0,
-          0.75, 0.90, 1.0, 1.0, 0.95, 0.80, 0.55, 0.35, 0.30, 0.25, 0.15, 0.08]
-_WEEKEND = 0.22
-_TIMEZONES = [-8.0, -7.0, -5.0, -4.0, -3.0, 0.0, 1.0, 1.0, 2.0, 3.0, 5.5, 8.0, 9.0, 10.0]
-
-
 class DemoData:
     """Generates `interceptions` interceptions (exactly) and their users and child rows."""
 
@@ -136,7 +68,7 @@ class DemoData:
         self.end = end.timestamp()
         self.start = self.end - days * DAY
         self.rng = random.Random(seed)
-        self.r = _Random(self.rng)
+        self.r = FastRandom(self.rng)
         self._catalog()
         self.users: list[_User] = []
         self._make_users()
@@ -183,7 +115,7 @@ class DemoData:
         deleted = {tail[len(missing)]} if n >= 30 else set()
         for i in range(n):
             first, last = rng.choice(cat.FIRST_NAMES), rng.choice(cat.LAST_NAMES)
-            base = f"{_ascii(first)}-{_ascii(last)}"
+            base = f"{ascii_slug(first)}-{ascii_slug(last)}"
             username, k = base, 1
             while username in seen:
                 k += 1
@@ -194,10 +126,10 @@ class DemoData:
             avatar = f"https://avatars.githubusercontent.com/u/{rng.randint(10_000, 99_999_999)}?v=4" if rng.random() < 0.6 else ""
             created = self.end - rng.uniform(self.days + 10, 720) * DAY
             updated = min(self.end - 60, created + rng.uniform(0, 300) * DAY)
-            email = f"{_ascii(first)}.{username.split('-', 1)[1]}@{cat.EMAIL_DOMAIN}"
+            email = f"{ascii_slug(first)}.{username.split('-', 1)[1]}@{cat.EMAIL_DOMAIN}"
             client = self.agents[bisect(self.agent_cum, rng.random() * self.agent_cum[-1])]
             keys = [r.alnum(10).lower() for _ in range(1 + (rng.random() < 0.3))]
-            self.users.append(_User(uid, client, rng.choice(_TIMEZONES), keys))
+            self.users.append(_User(uid, client, rng.choice(cat.TIMEZONES), keys))
             if i not in missing:
                 self._user_rows.append((uid, username, first + " " + last, avatar, email, roles,
                                         "t" if i in deleted else "f", r.ts(created), r.ts(updated)))
@@ -273,7 +205,7 @@ class DemoData:
     def _plan(self) -> list:
         """Every session's user, client, start and loop lengths, summing to exactly n."""
         plans, planned = [], 0
-        running = max(1, self.n // INFLIGHT_SESSIONS_PER)
+        running = max(1, self.n // cat.INFLIGHT_SESSIONS_PER)
         while planned < self.n:
             plan = self._plan_session(self.n - planned, running=running > 0)
             running -= 1
@@ -313,7 +245,7 @@ class DemoData:
             t = rng.uniform(self.start, latest)
             local = t + user.tz * 3600
             weekday = int(local // DAY + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
-            w = _HOURS[int(local % DAY // 3600)] * (_WEEKEND if weekday >= 5 else 1.0)
+            w = cat.HOURS[int(local % DAY // 3600)] * (cat.WEEKEND if weekday >= 5 else 1.0)
             if rng.random() < w:
                 return t
 
@@ -325,7 +257,7 @@ class DemoData:
         session_key = self.r.uuid() if rnd() < key_share else None
         cum = self.model_cum[client]
         model = self.models[client][bisect(cum, rnd() * cum[-1])]
-        api_key = NULL if rnd() < NO_API_KEY else rng.choice(user.api_keys)
+        api_key = NULL if rnd() < cat.NO_API_KEY else rng.choice(user.api_keys)
         for k, (length, side) in enumerate(threads):
             if t >= self.end:
                 return
@@ -361,15 +293,15 @@ class DemoData:
             dur = exp(gauss(mu, 0.75))
             ended = t + dur
             last = k == length - 1
-            abandoned = rnd() < ABANDONED
+            abandoned = rnd() < cat.ABANDONED
             in_flight = ended >= self.end or (running and last) or abandoned
             resp = self._response_id(api)
-            if parent is None or rnd() < FOLLOWUP:
+            if parent is None or rnd() < cat.FOLLOWUP:
                 text = (self.side_prompts[int(rnd() * len(self.side_prompts))] if side else self.task_prompts[int(rnd() * len(self.task_prompts))] if parent is None
                         else self.followups[int(rnd() * len(self.followups))])
-                prompts.append(f"{uuid()}\t{iid}\t{resp}\t{text}\t{NULL if rnd() < NULL_METADATA else '{}'}\t"
+                prompts.append(f"{uuid()}\t{iid}\t{resp}\t{text}\t{NULL if rnd() < cat.NULL_METADATA else '{}'}\t"
                                f"{ts(t + 0.002)}\n")
-            meta = NULL if rnd() < NULL_METADATA else "{}"
+            meta = NULL if rnd() < cat.NULL_METADATA else "{}"
             icpt.append(f"{iid}\t{user.id}\t{provider}\t{model_name}\t{ts(t)}\t{meta}\t"
                         f"{NULL if in_flight else ts(ended)}\t{api_key}\t{client_text}\t"
                         f"{NULL if parent is None else parent}\t{NULL if root is None else root}\t{key_text}\n")
@@ -385,12 +317,12 @@ class DemoData:
             # Injected tools: the bridge calls its MCP servers and asks the model again,
             # so the request has a second upstream response (and token usage row).
             responses = [resp]
-            if rnd() < INJECTED:
+            if rnd() < cat.INJECTED:
                 for _ in range(1 + (rnd() < 0.35)):
                     url, tool, args = self.injected[int(rnd() * len(self.injected))]
                     err = self.errors[int(rnd() * len(self.errors))] if rnd() < cat.INJECTED_ERROR_RATE else NULL
                     tools.append(f"{uuid()}\t{iid}\t{resp}\t{url}\t{tool}\t{args}\tt\t{err}\t"
-                                 f"{NULL if rnd() < NULL_METADATA else '{}'}\t{ts(t + dur * 0.4)}\t"
+                                 f"{NULL if rnd() < cat.NULL_METADATA else '{}'}\t{ts(t + dur * 0.4)}\t"
                                  f"{self._call_id(api)}\n")
                 responses.append(self._response_id(api))
             for i, rid in enumerate(responses):
@@ -400,7 +332,7 @@ class DemoData:
                     src = ("thinking" if api == "anthropic" else
                            "reasoning_summary" if rnd() < 0.85 else "commentary")
                     thoughts.append(f"{iid}\t{self.thoughts[int(rnd() * len(self.thoughts))]}\t"
-                                    f"{NULL if rnd() < NULL_METADATA else _SOURCE[src]}\t"
+                                    f"{NULL if rnd() < cat.NULL_METADATA else _SOURCE[src]}\t"
                                     f"{ts(t + dur * (0.1 + 0.1 * j))}\n")
             if not last:
                 # Client tools: the client runs them and its next request answers the
@@ -409,7 +341,7 @@ class DemoData:
                 for _ in range(1 + int(rng.expovariate(0.9))):  # often several at once
                     name, examples = tool_set[int(rnd() * len(tool_set))]
                     tools.append(f"{uuid()}\t{iid}\t{rid}\t{NULL}\t{name}\t{examples[int(rnd() * len(examples))]}\tf\t{NULL}\t"
-                                 f"{NULL if rnd() < NULL_METADATA else '{}'}\t{ts(ended - 0.05)}\t"
+                                 f"{NULL if rnd() < cat.NULL_METADATA else '{}'}\t{ts(ended - 0.05)}\t"
                                  f"{self._call_id(api)}\n")
                 parent = iid
                 if root is None:
@@ -434,7 +366,7 @@ class DemoData:
         rnd = rng.random
         ctx = int(context)
         output = min(32000, 1 + int(math.exp(rng.gauss(5.3, 1.0))))
-        if rnd() < NULL_METADATA:
+        if rnd() < cat.NULL_METADATA:
             meta, inp = NULL, ctx
         elif api == "anthropic":
             if rnd() < 0.85:  # prompt caching hit: almost all input is read from the cache
