@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from typing import Optional
 
 import typer
@@ -321,8 +323,6 @@ def import_(
       aibridge record import records.ndjson --dry-run
       echo '{"type": "user", "username": "erin"}' | aibridge record import -
     """
-    import time
-
     from aibridge_cli.ingest import importer
     from aibridge_cli.options import emit, note, write_db
     from aibridge_cli.timeparse import utcnow
@@ -348,8 +348,6 @@ def import_(
 
 
 def _open_source(source: str):
-    import os
-
     if source == "-":
         stdin = getattr(sys.stdin, "buffer", None)
         if stdin is None:

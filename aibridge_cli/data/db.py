@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from aibridge_cli.db import embedded
 from aibridge_cli.db import migrate as migrations
 from aibridge_cli.db import optimize as indexes
 from aibridge_cli.db import query
@@ -75,6 +76,4 @@ def optimize(settings, *, dry_run: bool, drop: bool) -> tuple[list[str], list[di
 
 def stop_embedded() -> Optional[str]:
     """Stop the embedded server; its data directory, or None when it was not running."""
-    from aibridge_cli.db import embedded
-
     return str(embedded.pgdata()) if embedded.stop() else None

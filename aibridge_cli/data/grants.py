@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from psycopg.conninfo import make_conninfo
+
 from aibridge_cli.db import migrate, query
 from aibridge_cli.errors import MIGRATE_HINT, AibridgeError, BadInput, NotFound, PermissionDenied, SchemaMissing
 from aibridge_cli.policy import subjects
@@ -117,7 +119,5 @@ def preflight(conn, *, confirm_deployment: bool) -> None:
 
 
 def _dsn_for(conn, role: str) -> str:
-    from psycopg.conninfo import make_conninfo
-
     info = conn.info
     return make_conninfo("", host=info.host, port=info.port, dbname=info.dbname, user=role)

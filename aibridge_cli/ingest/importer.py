@@ -12,7 +12,9 @@ Knows psycopg through db/bulk; never prints (progress goes through a callback).
 from __future__ import annotations
 
 import gc
+import os
 import queue
+import socket
 import threading
 from datetime import datetime
 from typing import Callable, Iterable, Optional
@@ -31,9 +33,6 @@ def _widen_send_buffer(conn) -> None:
     """Let a whole batch's COPY data fit in the socket's send buffer, so that the server keeps
     reading while the loader thread waits for the GIL (the kernel caps the size; should the
     socket refuse, the default stays)."""
-    import os
-    import socket
-
     try:
         sock = socket.socket(fileno=os.dup(conn.fileno()))
     except OSError:

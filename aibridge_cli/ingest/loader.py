@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, Optional
 
+from psycopg import errors as pgerrors
+
 from aibridge_cli.db import copy_format, query
 from aibridge_cli.db.copy_format import COPY_COLUMNS, NULL, esc
 from aibridge_cli.db.errors import translate_errors
 from aibridge_cli.errors import AibridgeError
-from aibridge_cli.ingest import lineage
+from aibridge_cli.ingest import fields, lineage
 from aibridge_cli.ingest.batch import ID_KINDS, Batch, ChildRow, InterceptionLine, ThoughtLine, UserLine
 from aibridge_cli.ingest.lines import LineError
 from aibridge_cli.ingest.tables import TABLES, copy_rows
@@ -113,8 +115,6 @@ class Loader:
             self._load(batch)
 
     def _load(self, batch: Batch) -> None:
-        from psycopg import errors as pgerrors
-
         self._users(batch.users)
         with translate_errors():
             try:
@@ -140,8 +140,6 @@ class Loader:
     def _users(self, users: list[UserLine]) -> None:
         if not users:
             return
-        from aibridge_cli.ingest import fields
-
         for u in users:
             if u.rec["id"] is None:
                 u.rec["id"] = fields.user_id_for(u.rec["username"])

@@ -7,8 +7,11 @@ from __future__ import annotations
 import re
 from typing import Callable, Optional
 
+from psycopg import errors as pgerrors
+
 from aibridge_cli.db import copy_format
 from aibridge_cli.ingest.lines import LineError
+from aibridge_cli.sqlc import registry
 
 # The table each kind of child record with an id of its own goes to.
 TABLES = {"token_usage": "aibridge_token_usages", "user_prompt": "aibridge_user_prompts",
@@ -23,10 +26,6 @@ def copy_rows(conn, table: str, rows: list[str], lines: Optional[list[int]] = No
     while the server is still taking them in."""
     if not rows:
         return
-    from psycopg import errors as pgerrors
-
-    from aibridge_cli.sqlc import registry
-
     sql = registry.get(copy_format.COPY_QUERIES[table]).sql
     if turn is not None:
         turn.release()  # the server works through the rows: the parser may run meanwhile
