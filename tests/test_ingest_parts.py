@@ -91,3 +91,26 @@ def test_parsed_lines_become_named_records_that_match_the_line():
     assert cols[5] == json.dumps({"cache_read_input": 2}, separators=(",", ":"))
     assert cols[6] == T0.isoformat()  # no created_at: the import's now
     assert batch.refs == {A}
+
+
+def test_flat_objects_encode_as_json_dumps_does():
+    """plain_json against json.dumps on random flat objects of what a backslash-free line can
+    hold; anything else (nesting, floats, null) is left to the encoder."""
+    import random
+
+    from aibridge_cli.ingest.lines import plain_json
+
+    rnd = random.Random(13)
+    alphabet = [chr(c) for c in range(0x20, 0x250) if chr(c) not in '"\\'] + ["é", "名", "😀", "\u2028", "\x7f"]
+
+    def text() -> str:
+        return "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 12)))
+
+    for _ in range(500):
+        d = {}
+        for _ in range(rnd.randrange(0, 6)):
+            d[text()] = rnd.choice([text(), rnd.randrange(-10**20, 10**20), True, False])
+        assert plain_json(d, ":", ",") == json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+        assert plain_json(d, ": ", ", ") == json.dumps(d, ensure_ascii=False)
+    for other in ({"a": 1.5}, {"a": None}, {"a": [1]}, {"a": {"b": 1}}):
+        assert plain_json(other, ":", ",") is None
