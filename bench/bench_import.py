@@ -197,7 +197,6 @@ def copy_floor(server_dsn: str, imported_dsn: str, pgdata: Path | None) -> dict:
     import psycopg
 
     from aibridge_cli.db import copy_format
-
     from aibridge_cli.sqlc import registry
     from aibridge_cli.sqlc.translate import parse_file
 

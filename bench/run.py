@@ -28,8 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aibridge_cli.data.telemetry import summary_query  # noqa: E402  the command's own choice
-from aibridge_cli.db.connect import resolve_dsn
-from aibridge_cli.db.connect import Settings
+from aibridge_cli.db.connect import Settings, resolve_dsn
 
 
 def timed(fn, repeat: int) -> list[float]:
@@ -87,8 +86,9 @@ class Bench:
 
     # --- runners ------------------------------------------------------------
     def in_process(self, argv: list[str]):
-        from aibridge_cli.cli import app
         from typer.main import get_command
+
+        from aibridge_cli.cli import app
 
         cmd = get_command(app)
 

@@ -5,9 +5,8 @@ import json
 import uuid
 
 import pytest
-from psycopg.conninfo import make_conninfo
-
 from conftest import make_cli
+from psycopg.conninfo import make_conninfo
 from test_access_roles import world  # noqa: F401  (fixture)
 
 

@@ -2,18 +2,17 @@
 as each role (the CLI checks per read command are in test_access_cli.py)."""
 
 import base64
-import json
 import hashlib
 import hmac
+import json
 import os
 import stat
 import uuid
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
-
 from factories import add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user, at
+from psycopg.conninfo import make_conninfo
 
 TABLES = ("aibridge_interceptions", "aibridge_token_usages", "aibridge_user_prompts", "aibridge_tool_usages",
           "aibridge_model_thoughts")

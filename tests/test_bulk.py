@@ -1,7 +1,8 @@
 import uuid
 
-from aibridge_cli.db import copy_format
 from factories import T0
+
+from aibridge_cli.db import copy_format
 
 
 def test_copy_rows_loads_users_and_interceptions(conn):

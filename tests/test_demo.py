@@ -6,10 +6,10 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from factories import add_user
 
 from aibridge_cli.db import copy_format
 from aibridge_cli.demo.generator import COLUMNS, TABLES, DemoData
-from factories import add_user
 
 END = "2026-11-01T00:00:00Z"
 END_DT = datetime(2026, 11, 1, tzinfo=timezone.utc)

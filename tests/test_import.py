@@ -5,9 +5,9 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from factories import T0, add_interception, add_thought, add_tool_usage, add_user
 
 from aibridge_cli.ingest import importer
-from factories import T0, add_interception, add_thought, add_tool_usage, add_user
 
 TABLES = ("users", "aibridge_interceptions", "aibridge_token_usages", "aibridge_user_prompts",
           "aibridge_tool_usages", "aibridge_model_thoughts")

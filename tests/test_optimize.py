@@ -3,9 +3,9 @@
 import json
 
 import psycopg
+from conftest import make_cli
 
 from aibridge_cli.db import optimize
-from conftest import make_cli
 
 
 def index_names(dsn):

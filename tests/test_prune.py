@@ -14,12 +14,10 @@ from datetime import timedelta
 
 import psycopg
 import pytest
+from factories import T0, add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user
 from psycopg.conninfo import make_conninfo
 
-from aibridge_cli.db import copy_format
-
-from aibridge_cli.db import query
-from factories import T0, add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user
+from aibridge_cli.db import copy_format, query
 
 CUTOFF = T0
 CHILD_TABLES = ("token_usages", "user_prompts", "tool_usages", "model_thoughts")

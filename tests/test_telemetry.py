@@ -13,12 +13,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
-from aibridge_cli.db import query
-
-from aibridge_cli.sqlc import registry
-from aibridge_cli.data.telemetry import STAT_COLUMNS
 from factories import add_interception, add_prompt, add_token_usage, add_tool_usage, add_user
+
+from aibridge_cli.data.telemetry import STAT_COLUMNS
+from aibridge_cli.db import query
+from aibridge_cli.sqlc import registry
 
 W0 = datetime(2026, 11, 1, 0, 0, tzinfo=timezone.utc)  # the tests' window: [W0, W1)
 W1 = datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc)

@@ -44,8 +44,8 @@ def demo(
     import secrets
     from datetime import datetime, timezone
 
-    from aibridge_cli.demo import loader
     from aibridge_cli.db import embedded
+    from aibridge_cli.demo import loader
     from aibridge_cli.demo.generator import DemoData
     from aibridge_cli.views.demo import loaded_lines, suggestions
     from aibridge_cli.views.progress import ProgressBar

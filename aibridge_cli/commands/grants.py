@@ -16,8 +16,8 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.options import FormatOpt, emit, note, write_db
 from aibridge_cli.errors import AibridgeError, BadInput
+from aibridge_cli.options import FormatOpt, emit, note, write_db
 
 LEVELS = ("member", "auditor", "recorder")
 

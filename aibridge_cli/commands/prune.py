@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.options import note, settings
 from aibridge_cli.errors import BadInput
+from aibridge_cli.options import note, settings
 
 DEFAULT_RETENTION = "60d"
 DEFAULT_BATCH = 5000
@@ -92,8 +92,8 @@ def _prune(ctx, cutoff, *, batch_size, deadline_s, lock_ms, orphans, progress):
     import time
 
     from aibridge_cli.data import prune
-    from aibridge_cli.views.prune import progress_detail, summary
     from aibridge_cli.views.progress import ProgressBar
+    from aibridge_cli.views.prune import progress_detail, summary
 
     s = settings(ctx)
     deadline = time.monotonic() + deadline_s if deadline_s is not None else None

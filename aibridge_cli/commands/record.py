@@ -9,8 +9,8 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.options import FORMAT_HELP
 from aibridge_cli.errors import BadInput
+from aibridge_cli.options import FORMAT_HELP
 
 app = typer.Typer(help="Write AI Bridge records: one at a time, or in bulk from NDJSON.", no_args_is_help=True)
 

@@ -8,11 +8,20 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.options import (
-    TzOpt,
-    ClientOpt, FormatOpt, InitiatorOpt, ModelOpt, ProviderOpt, emit, note, parse_time, read_db, resolve_user,
-)
 from aibridge_cli.errors import BadInput
+from aibridge_cli.options import (
+    ClientOpt,
+    FormatOpt,
+    InitiatorOpt,
+    ModelOpt,
+    ProviderOpt,
+    TzOpt,
+    emit,
+    note,
+    parse_time,
+    read_db,
+    resolve_user,
+)
 
 app = typer.Typer(help="Telemetry summaries: usage, latency, cache and tool statistics.", no_args_is_help=True)
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from aibridge_cli.db import embedded
+from aibridge_cli.db import embedded, query
 from aibridge_cli.db import migrate as migrations
 from aibridge_cli.db import optimize as indexes
-from aibridge_cli.db import query
 from aibridge_cli.db.connect import connect
 
 REQUIRED_TABLES = ("users", "visible_users", "aibridge_interceptions", "aibridge_token_usages",

@@ -20,10 +20,9 @@ from psycopg import errors as pgerrors
 
 from aibridge_cli.db import query
 from aibridge_cli.db.connect import connect
-from aibridge_cli.errors import EXIT_LOCKED, AibridgeError, PermissionDenied, SchemaMissing
-from aibridge_cli.sqlc.translate import NIL_UUID, ZERO_TIME
 from aibridge_cli.db.errors import translate_errors
-from aibridge_cli.errors import MIGRATE_HINT
+from aibridge_cli.errors import EXIT_LOCKED, MIGRATE_HINT, AibridgeError, PermissionDenied, SchemaMissing
+from aibridge_cli.sqlc.translate import NIL_UUID, ZERO_TIME
 
 TABLES = ("interceptions", "token_usages", "user_prompts", "tool_usages", "model_thoughts")
 CHILD_TABLES = TABLES[1:]

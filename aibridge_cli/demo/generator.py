@@ -13,13 +13,14 @@ import math
 import random
 from bisect import bisect
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from itertools import accumulate
 from typing import Iterator, Optional
 
+from aibridge_cli.db.copy_format import COPY_COLUMNS, NULL
+from aibridge_cli.db.copy_format import esc as copy_escape
 from aibridge_cli.demo import catalog as cat
 from aibridge_cli.demo.randomness import FastRandom, ascii_slug
-from aibridge_cli.db.copy_format import COPY_COLUMNS, NULL, esc as copy_escape
 
 TABLES = ("users", "aibridge_interceptions", "aibridge_token_usages", "aibridge_user_prompts",
           "aibridge_tool_usages", "aibridge_model_thoughts")

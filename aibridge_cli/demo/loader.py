@@ -14,9 +14,7 @@ from typing import Callable, Iterator, Optional
 
 import psycopg
 
-from aibridge_cli.db import copy_format
-
-from aibridge_cli.db import query
+from aibridge_cli.db import copy_format, query
 from aibridge_cli.demo.generator import COLUMNS, TABLES, Chunk, DemoData
 from aibridge_cli.errors import AibridgeError
 

@@ -20,10 +20,10 @@ import re
 from datetime import datetime, timezone
 from typing import Callable, Optional
 
-from aibridge_cli.ingest import fields
-from aibridge_cli.ingest.batch import Batch, ChildRow, EndLine, InterceptionLine, ThoughtLine, ToolCall, UserLine
 from aibridge_cli.db.copy_format import NULL, esc
 from aibridge_cli.errors import BadInput
+from aibridge_cli.ingest import fields
+from aibridge_cli.ingest.batch import Batch, ChildRow, EndLine, InterceptionLine, ThoughtLine, ToolCall, UserLine
 from aibridge_cli.ingest.fields import FieldError
 
 MAX_BIGINT = fields.MAX_BIGINT

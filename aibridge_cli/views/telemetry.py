@@ -141,7 +141,7 @@ def summary_table(rows: Sequence[dict], by: Optional[str] = None, title: Optiona
     # One space of padding plus the box's blank divider: two spaces between columns.
     table = Table(title=title, box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False,
                   padding=(0, 1, 0, 0), show_footer=True, footer_style="bold")
-    for header, footer, cells, left, shrink, natural in columns:
+    for header, footer, _cells, left, shrink, natural in columns:
         table.add_column(header, footer=footer, justify="left" if left else "right", no_wrap=True,
                          overflow="ellipsis", min_width=min(natural, 8) if shrink else natural)
     for i in range(len(rows)):
