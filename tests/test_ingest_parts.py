@@ -114,3 +114,60 @@ def test_flat_objects_encode_as_json_dumps_does():
         assert plain_json(d, ": ", ", ") == json.dumps(d, ensure_ascii=False)
     for other in ({"a": 1.5}, {"a": None}, {"a": [1]}, {"a": {"b": 1}}):
         assert plain_json(other, ":", ",") is None
+
+
+def test_the_fast_path_refuses_whatever_the_shared_checkers_refuse():
+    """The import's fast path accepts a line only when fields.py (the rules `record ...` uses)
+    accepts it too, and its errors come from fields.py: random mutations of good lines of every
+    type, checked against fields.py's own answer."""
+    import random
+
+    from aibridge_cli.errors import BadInput
+    from aibridge_cli.ingest import fields
+
+    good = {
+        "interception": {"type": "interception", "id": A, "initiator": "alice", "provider": "openai",
+                         "model": "gpt-5", "started_at": "2026-11-01T11:00:00Z", "ended_at": "2026-11-01T11:00:05Z",
+                         "client": "Codex", "client_session_id": "s", "api_key_id": "k", "metadata": {"a": 1}},
+        "interception_end": {"type": "interception_end", "id": A, "ended_at": "2026-11-01T11:00:05+00:00"},
+        "token_usage": {"type": "token_usage", "id": B, "interception_id": A, "input_tokens": 1, "output_tokens": 2,
+                        "provider_response_id": "r", "metadata": {}, "created_at": "2026-11-01T11:00:01Z"},
+        "user_prompt": {"type": "user_prompt", "id": B, "interception_id": A, "prompt": "hi",
+                        "created_at": "2026-11-01T11:00:01Z"},
+        "tool_usage": {"type": "tool_usage", "id": B, "interception_id": A, "tool": "Bash", "input": "{}",
+                       "tool_call_id": "c", "server_url": "u", "injected": True, "invocation_error": "e",
+                       "created_at": "2026-11-01T11:00:01Z"},
+        "model_thought": {"type": "model_thought", "interception_id": A, "content": "hmm", "source": "thinking",
+                          "created_at": "2026-11-01T11:00:01Z"},
+    }
+    odd_values = [None, "", " ", "x" * 300, -1, 2**63, 1.5, True, [], {}, {"k": [1]}, "2026-02-30T00:00:00Z",
+                  "2026-11-01T10:00:00Z", "2026-11-01T11:00:00", "2026-11-01T11:00:00+16:00", A.upper(), "not-a-uuid",
+                  C, "commentary", "reasoning", "a\x00b"]
+    rnd = random.Random(7)
+    refused = 0
+    for _ in range(3000):
+        kind = rnd.choice(list(good))
+        obj = dict(good[kind])
+        for _ in range(rnd.randrange(1, 3)):
+            key = rnd.choice([k for k in obj if k != "type"] + ["extra"])
+            value = rnd.choice(odd_values)
+            if value is None and rnd.random() < 0.5:
+                obj.pop(key, None)
+            else:
+                obj[key] = value
+        try:
+            fields.CHECKERS[kind](dict(obj), T0)
+            ok = True
+        except fields.FieldError:
+            ok = False
+        try:
+            Parser(T0).parse(json.dumps(obj), 1)
+            parsed = True
+        except BadInput:
+            parsed = False
+        refused += not ok
+        if "\\u0000" in json.dumps(obj):  # the import refuses a NUL anywhere in the line, before any field rule
+            assert not parsed
+        else:
+            assert parsed == ok, (kind, json.dumps(obj))
+    assert refused > 300  # the mutations did reach the rules

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from datetime import timedelta
 from typing import Optional
 
@@ -89,8 +90,6 @@ def prune_cmd(
 
 
 def _prune(ctx, cutoff, *, batch_size, deadline_s, lock_ms, orphans, progress):
-    import time
-
     from aibridge_cli.data import prune
     from aibridge_cli.views.progress import ProgressBar
     from aibridge_cli.views.prune import progress_detail, summary

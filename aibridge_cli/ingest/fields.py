@@ -21,6 +21,8 @@ THOUGHT_SOURCES = ("thinking", "reasoning_summary", "commentary")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_BIGINT = 2**63 - 1
+MAX_CLIENT = 64        # characters of an interception's client
+MAX_SESSION = 256      # characters of its client session id
 # Namespace for the ids of user lines that give none: the same username always maps to
 # the same id, so importing such a line twice still stores one user.
 USER_NAMESPACE = uuid.UUID("6f1d3f6e-2b7a-4c57-9a0e-5d1b8c2f7a11")
@@ -246,11 +248,11 @@ def interception(obj: dict, now: datetime, id_required: bool = True) -> dict:
     client = obj.get("client")
     if client is None:
         client = "Unknown"
-    elif type(client) is not str or not client.strip() or len(client) > 64:
-        text(obj, "client", nonempty=True, max_len=64)
+    elif type(client) is not str or not client.strip() or len(client) > MAX_CLIENT:
+        text(obj, "client", nonempty=True, max_len=MAX_CLIENT)
     session = obj.get("client_session_id")
-    if session is not None and (type(session) is not str or len(session) > 256):
-        text(obj, "client_session_id", max_len=256)
+    if session is not None and (type(session) is not str or len(session) > MAX_SESSION):
+        text(obj, "client_session_id", max_len=MAX_SESSION)
     api_key_id = obj.get("api_key_id")
     if api_key_id is not None and type(api_key_id) is not str:
         text(obj, "api_key_id")

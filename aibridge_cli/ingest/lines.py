@@ -26,7 +26,7 @@ from aibridge_cli.ingest import fields
 from aibridge_cli.ingest.batch import Batch, ChildRow, EndLine, InterceptionLine, ThoughtLine, ToolCall, UserLine
 from aibridge_cli.ingest.fields import FieldError
 
-MAX_BIGINT = fields.MAX_BIGINT
+MAX_BIGINT, MAX_CLIENT, MAX_SESSION = fields.MAX_BIGINT, fields.MAX_CLIENT, fields.MAX_SESSION
 
 
 class LineError(BadInput):
@@ -270,11 +270,11 @@ class Parser:
             return False
         call, session, key, client = get("tool_call_id"), get("client_session_id"), get("api_key_id"), get("client")
         if not ((call is None or type(call) is str) and (key is None or type(key) is str)
-                and (session is None or (type(session) is str and len(session) <= 256))):
+                and (session is None or (type(session) is str and len(session) <= MAX_SESSION))):
             return False
         if client is None:
             client = "Unknown"
-        elif not (type(client) is str and client.strip() and len(client) <= 64):
+        elif not (type(client) is str and client.strip() and len(client) <= MAX_CLIENT):
             return False
         meta = _meta(get("metadata"), plain)
         if meta is None:
