@@ -57,3 +57,47 @@ def test_bars_are_proportional_and_fit_the_width(width):
 
 def test_empty_series_says_so():
     assert render(bar_chart([], "day", "n"))[0] == "no data in the window"
+
+
+@pytest.fixture
+def week(conn):
+    """Interceptions on some days of a week, none on others; two models."""
+    from datetime import datetime, timedelta, timezone
+
+    from factories import add_interception, add_token_usage, add_user
+
+    ana = add_user(conn, "ana")
+    base = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
+    for day, model, n in [(0, "claude-opus-4-1", 3), (0, "gpt-5", 1), (2, "gpt-5", 5), (5, "claude-opus-4-1", 2)]:
+        for i in range(n):
+            ic = add_interception(conn, ana, model=model, started_at=base + timedelta(days=day, minutes=i))
+            add_token_usage(conn, ic, input_tokens=100 * (i + 1), output_tokens=7)
+    return base
+
+
+@pytest.mark.parametrize("metric, key", [("requests", None), ("tokens", None)])
+def test_telemetry_chart_totals_equal_the_summary(cli, week, metric, key, monkeypatch):
+    import json
+
+    monkeypatch.setenv("COLUMNS", "90")
+    window = ("--since", "2026-11-02T00:00:00Z", "--until", "2026-11-09T00:00:00Z", "--by", "day")
+    rows = json.loads(cli("telemetry", "summary", *window, "-f", "json").stdout)
+    expected: dict[str, int] = {}
+    for r in rows:
+        value = r["interception_count"] if metric == "requests" else (
+            r["token_count_input"] + r["token_count_output"] + r["token_count_cached_read"]
+            + r["token_count_cached_written"])
+        expected[r["bucket"][:10]] = expected.get(r["bucket"][:10], 0) + value
+    r = cli("telemetry", "summary", *window, "--chart", metric)
+    assert r.exit_code == 0, r.stderr
+    lines = [line for line in r.stdout.splitlines() if line[:4] == "2026"]
+    shown = {line[:10]: int(line.rsplit(" ", 1)[1].replace(",", "")) for line in lines}
+    assert list(shown) == [f"2026-11-0{d}" for d in range(2, 9)]  # every day, the empty ones too
+    assert {d: v for d, v in shown.items() if v} == expected
+    assert all(len(line) <= 90 for line in r.stdout.splitlines())
+
+
+def test_telemetry_chart_needs_by_and_a_known_series(cli):
+    assert cli("telemetry", "summary", "--chart", "requests").exit_code == 2
+    r = cli("telemetry", "summary", "--by", "day", "--chart", "bogus")
+    assert r.exit_code == 2 and "unknown series" in r.stderr

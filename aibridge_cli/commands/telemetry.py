@@ -48,6 +48,21 @@ def resolve_window(after: Optional[str], before: Optional[str], now: Optional[da
     return start, end
 
 
+CHARTS = ("requests", "tokens")
+
+
+def _check_chart(chart: Optional[str], bucket: Optional[str], fmt: str) -> None:
+    if chart is None:
+        return
+    if chart not in CHARTS:
+        raise BadInput(f"--chart: unknown series {chart!r}", hint=f"use one of {', '.join(CHARTS)}")
+    if bucket is None:
+        raise BadInput("--chart needs --by day or --by hour", hint="e.g. --since 14d --by day --chart requests")
+    if fmt != "table":
+        raise BadInput(f"--chart draws on a terminal; it does not go with --format {fmt}",
+                       hint="leave out --chart for machine formats")
+
+
 @app.command("summary")
 def summary_cmd(
     ctx: typer.Context,
@@ -62,6 +77,8 @@ def summary_cmd(
     initiator: Optional[str] = InitiatorOpt,
     by: Optional[str] = typer.Option(None, "--by", help="Also group by time bucket of ended_at: day or hour."),
     tz: str = TzOpt,
+    chart: Optional[str] = typer.Option(None, "--chart", help="Draw requests or tokens per --by bucket as bars "
+                                        "stacked by model (with --by; table format)."),
     fmt: str = FormatOpt,
 ):
     """Per (provider, model, client): requests, unique users, prompts, tokens (input, output,
@@ -74,10 +91,12 @@ def summary_cmd(
       aibridge telemetry summary --since 7d
       aibridge telemetry summary --since 30d --by day --tz Europe/Berlin -f csv
       aibridge telemetry summary --provider anthropic -u alice-haddad
+      aibridge telemetry summary --since 14d --by day --chart tokens
     """
     from aibridge_cli.data import telemetry
 
     bucket = telemetry.check_bucket(by)
+    _check_chart(chart, bucket, fmt)
     start, end = resolve_window(ended_after, ended_before)
     with read_db(ctx) as conn:
         zone = telemetry.resolve_tz(conn, tz)
@@ -95,6 +114,13 @@ def summary_cmd(
         from aibridge_cli.views.telemetry import summary_table
 
         con = console()
+        if chart:
+            from aibridge_cli.views.telemetry import buckets
+            from aibridge_cli.views.telemetry import chart as chart_view
+
+            periods = buckets(start, end, bucket, telemetry.zone(zone))
+            con.print(chart_view(rows, bucket, chart, width=con.width, periods=periods))
+            return
         con.print(summary_table(rows, by=bucket, width=con.width))
         return
     keys, out = telemetry.machine_rows(rows, bucket, start, end)

@@ -17,10 +17,10 @@ MAX_SERIES = len(FILLS)  # the rest are summed as "other" (its fill: the last on
 
 
 def series(rows: Iterable[dict], period_key: str, value_key: str, split_key: str | None = None,
-           max_series: int = MAX_SERIES) -> tuple[list[str], list[str], dict[tuple[str, str], float]]:
-    """(periods in first-seen order, series names by total descending, values per (period, series)).
-    Series past max_series - 1 are summed into 'other'."""
-    periods: OrderedDict[str, None] = OrderedDict()
+           max_series: int = MAX_SERIES, periods: Sequence[str] = ()) -> tuple[list[str], list[str], dict]:
+    """(periods: the given ones, then any others in first-seen order; series names by total
+    descending; values per (period, series)). Series past max_series - 1 are summed into 'other'."""
+    periods = OrderedDict((p, None) for p in periods)
     values: dict[tuple[str, str], float] = {}
     totals: dict[str, float] = {}
     for row in rows:
@@ -54,12 +54,14 @@ def segments(parts: Sequence[float], scale: float) -> list[int]:
 
 
 def bar_chart(rows: Iterable[dict], period_key: str, value_key: str, split_key: str | None = None,
-              width: int = 80, title: str | None = None, fmt: Callable[[float], str] = lambda v: f"{v:,.0f}"):
-    """A Rich renderable: one bar per period, stacked by split_key, the total at its end."""
+              width: int = 80, title: str | None = None, fmt: Callable[[float], str] = lambda v: f"{v:,.0f}",
+              periods: Sequence[str] = ()):
+    """A Rich renderable: one bar per period, stacked by split_key, the total at its end. `periods`
+    lists every period of the window in order, so that empty ones show as empty lines."""
     from rich.console import Group
     from rich.text import Text
 
-    periods, names, values = series(rows, period_key, value_key, split_key)
+    periods, names, values = series(rows, period_key, value_key, split_key, periods=periods)
     totals = [sum(values.get((p, n), 0.0) for n in names) for p in periods]
     labels = [fmt(t) for t in totals]
     label_w = max((len(p) for p in periods), default=0)

@@ -147,3 +147,41 @@ def summary_table(rows: Sequence[dict], by: Optional[str] = None, title: Optiona
     for i in range(len(rows)):
         table.add_row(*[Text(c[2][i]) for c in columns])  # Text: no markup from data
     return table
+
+
+CHART_METRICS = {
+    "requests": lambda r: r["interception_count"],
+    "tokens": lambda r: r["token_count_input"] + r["token_count_output"] + r["token_count_cached_read"]
+    + r["token_count_cached_written"],
+}
+
+
+def buckets(start: datetime, end: datetime, by: str, zone) -> list[str]:
+    """The labels of every bucket of [start, end) in the zone, empty ones included."""
+    from datetime import timedelta
+
+    labels: list[str] = []
+    if by == "day":
+        day, last = start.astimezone(zone).date(), (end - timedelta(microseconds=1)).astimezone(zone).date()
+        while day <= last:
+            labels.append(day.isoformat())
+            day += timedelta(days=1)
+        return labels
+    hour = start.replace(minute=0, second=0, microsecond=0)
+    while hour < end:
+        label = bucket_label(hour.astimezone(zone), by)
+        if not labels or labels[-1] != label:
+            labels.append(label)
+        hour += timedelta(hours=1)
+    return labels
+
+
+def chart(rows: Sequence[dict], by: str, metric: str, width: int = 80, periods: Sequence[str] = ()):
+    """`--chart`: the metric per bucket, stacked by model."""
+    from aibridge_cli.views.chart import bar_chart
+
+    ordered = sorted(rows, key=lambda r: r["bucket"])
+    points = [{"bucket": bucket_label(r["bucket"], by), "model": r["model"], "value": CHART_METRICS[metric](r)}
+              for r in ordered]
+    return bar_chart(points, "bucket", "value", "model", width=width, title=f"{metric} per {by}, by model",
+                     periods=periods)
