@@ -5,6 +5,8 @@
 -- PostgreSQL plans each execution with them, so an unused filter folds away and a used one
 -- can pick its index (initiator: the partial (initiator_id, started_at, id) index; no filter:
 -- the (started_at DESC, id DESC) index, read in order and stopped after the page).
+-- The filters shared by list and count sit between `-- filter:interception-filters` marker
+-- lines; tests/test_sql_filters.py keeps the copies identical.
 
 -- name: GetAIBridgeInterceptionByID :one
 SELECT *
@@ -73,6 +75,7 @@ SELECT count(*) AS count
 FROM aibridge_interceptions
 WHERE
     -- In-flight interceptions (no ended_at yet) are never counted.
+    -- filter:interception-filters begin
     aibridge_interceptions.ended_at IS NOT NULL
     AND (@started_after::timestamptz = '0001-01-01 00:00:00+00'::timestamptz
          OR aibridge_interceptions.started_at >= @started_after::timestamptz)
@@ -83,6 +86,7 @@ WHERE
     AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
     AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
     AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
+    -- filter:interception-filters end
     -- @authorize_filter
 ;
 
@@ -96,6 +100,7 @@ SELECT
 FROM aibridge_interceptions
 JOIN visible_users ON visible_users.id = aibridge_interceptions.initiator_id
 WHERE
+    -- filter:interception-filters begin
     aibridge_interceptions.ended_at IS NOT NULL
     AND (@started_after::timestamptz = '0001-01-01 00:00:00+00'::timestamptz
          OR aibridge_interceptions.started_at >= @started_after::timestamptz)
@@ -106,6 +111,7 @@ WHERE
     AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
     AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
     AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
+    -- filter:interception-filters end
     AND (@after_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
          OR (aibridge_interceptions.started_at, aibridge_interceptions.id) < (
                 (SELECT cursor_row.started_at FROM aibridge_interceptions AS cursor_row

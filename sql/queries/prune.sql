@@ -1,12 +1,16 @@
 -- Retention: delete interceptions that started before a cutoff, with their child rows.
 -- The child tables have no foreign key to aibridge_interceptions, so nothing cascades:
 -- every statement that deletes interceptions deletes their children in the same statement.
+-- Conditions repeated across queries sit between `-- filter:NAME begin` / `end` lines;
+-- tests/test_sql_filters.py keeps the copies identical.
 
 -- name: DeleteOldAIBridgeRecords :one
 -- Everything older than the cutoff in one statement (the reference's contract). `aibridge
 -- prune` uses the batched queries below instead, to keep every transaction short.
 WITH old AS MATERIALIZED (
+    -- filter:old-interceptions begin
     SELECT id FROM aibridge_interceptions WHERE started_at < @before_time::timestamptz
+    -- filter:old-interceptions end
 ),
 old_ids AS (
     SELECT coalesce(array_agg(id), '{}') AS ids FROM old
@@ -38,9 +42,11 @@ SELECT ((SELECT count(*) FROM thoughts) + (SELECT count(*) FROM tools) + (SELECT
 WITH w AS MATERIALIZED (
     SELECT started_at, id
     FROM aibridge_interceptions
+    -- filter:prune-window begin
     WHERE started_at < @before_time::timestamptz
       AND (started_at, id) >= (@after_started_at::timestamptz, @after_id::uuid)
       AND (@inclusive::boolean OR (started_at, id) <> (@after_started_at::timestamptz, @after_id::uuid))
+    -- filter:prune-window end
     ORDER BY started_at, id
     LIMIT @window_size::integer
 ),
@@ -62,9 +68,11 @@ SELECT (SELECT count(*) FROM w)::bigint AS interceptions,
 WITH picked AS MATERIALIZED (
     SELECT ctid, id, started_at
     FROM aibridge_interceptions
+    -- filter:prune-window begin
     WHERE started_at < @before_time::timestamptz
       AND (started_at, id) >= (@after_started_at::timestamptz, @after_id::uuid)
       AND (@inclusive::boolean OR (started_at, id) <> (@after_started_at::timestamptz, @after_id::uuid))
+    -- filter:prune-window end
       AND (started_at, id) <= (@upto_started_at::timestamptz, @upto_id::uuid)
       AND id BETWEEN @id_low::uuid AND @id_high::uuid
     ORDER BY started_at, id
@@ -104,7 +112,9 @@ SELECT (SELECT count(*) FROM interceptions)::bigint AS interceptions,
 -- name: CountOldAIBridgeRecords :one
 -- What DeleteOldAIBridgeRecords would delete, per table (for --dry-run).
 WITH old AS MATERIALIZED (
+    -- filter:old-interceptions begin
     SELECT id FROM aibridge_interceptions WHERE started_at < @before_time::timestamptz
+    -- filter:old-interceptions end
 )
 SELECT (SELECT count(*) FROM old)::bigint AS interceptions,
        (SELECT count(*) FROM aibridge_token_usages WHERE interception_id IN (SELECT id FROM old))::bigint AS token_usages,
@@ -163,7 +173,9 @@ SELECT (SELECT count(*) FROM aibridge_token_usages c WHERE NOT EXISTS
 -- interception does not exist. Returns how far the scan got.
 WITH scanned AS MATERIALIZED (
     SELECT DISTINCT interception_id FROM aibridge_token_usages
+    -- filter:orphan-keyset begin
     WHERE interception_id >= @after_id::uuid AND (@inclusive::boolean OR interception_id <> @after_id::uuid)
+    -- filter:orphan-keyset end
     ORDER BY interception_id
     LIMIT @batch_size::integer
 ),
@@ -184,7 +196,9 @@ SELECT (SELECT count(*) FROM deleted)::bigint AS deleted,
 -- interception does not exist. Returns how far the scan got.
 WITH scanned AS MATERIALIZED (
     SELECT DISTINCT interception_id FROM aibridge_user_prompts
+    -- filter:orphan-keyset begin
     WHERE interception_id >= @after_id::uuid AND (@inclusive::boolean OR interception_id <> @after_id::uuid)
+    -- filter:orphan-keyset end
     ORDER BY interception_id
     LIMIT @batch_size::integer
 ),
@@ -205,7 +219,9 @@ SELECT (SELECT count(*) FROM deleted)::bigint AS deleted,
 -- interception does not exist. Returns how far the scan got.
 WITH scanned AS MATERIALIZED (
     SELECT DISTINCT interception_id FROM aibridge_tool_usages
+    -- filter:orphan-keyset begin
     WHERE interception_id >= @after_id::uuid AND (@inclusive::boolean OR interception_id <> @after_id::uuid)
+    -- filter:orphan-keyset end
     ORDER BY interception_id
     LIMIT @batch_size::integer
 ),
@@ -226,7 +242,9 @@ SELECT (SELECT count(*) FROM deleted)::bigint AS deleted,
 -- interception does not exist. Returns how far the scan got.
 WITH scanned AS MATERIALIZED (
     SELECT DISTINCT interception_id FROM aibridge_model_thoughts
+    -- filter:orphan-keyset begin
     WHERE interception_id >= @after_id::uuid AND (@inclusive::boolean OR interception_id <> @after_id::uuid)
+    -- filter:orphan-keyset end
     ORDER BY interception_id
     LIMIT @batch_size::integer
 ),

@@ -1,7 +1,10 @@
 -- Sessions: the ended interceptions that share (session_id, initiator_id).
 --
 -- Every query here selects interceptions with the same filter block (as the reference does),
--- and a session's values are computed over the interceptions that pass it. The client filter
+-- and a session's values are computed over the interceptions that pass it.
+-- Each copy sits between `-- filter:session-filters begin` / `end` lines: sqlc has no
+-- includes, so tests/test_sql_filters.py checks that the copies are identical and that
+-- breaking any condition of any copy changes an answer. The client filter
 -- means COALESCE(client, 'Unknown') = @client, written so that the planner can use the
 -- column's statistics (it guesses 0.5% for the COALESCE expression and then sorts the table).
 --
@@ -19,6 +22,7 @@
 WITH fi AS NOT MATERIALIZED (
     SELECT aibridge_interceptions.*
     FROM aibridge_interceptions
+    -- filter:session-filters begin
     WHERE aibridge_interceptions.ended_at IS NOT NULL
       AND (@started_after::timestamptz = '0001-01-01 00:00:00+00'::timestamptz
            OR aibridge_interceptions.started_at >= @started_after::timestamptz)
@@ -31,6 +35,7 @@ WITH fi AS NOT MATERIALIZED (
       AND (@client::text = '' OR aibridge_interceptions.client = @client::text
            OR (@client::text = 'Unknown' AND aibridge_interceptions.client IS NULL))
       AND (@session_id::text = '' OR aibridge_interceptions.session_id = @session_id::text)
+      -- filter:session-filters end
       -- @authorize_filter
 ),
 cursor_key AS (
@@ -162,6 +167,7 @@ ORDER BY page.started_at DESC, page.session_id DESC, page.initiator_id DESC;
 WITH fi AS NOT MATERIALIZED (
     SELECT aibridge_interceptions.*
     FROM aibridge_interceptions
+    -- filter:session-filters begin
     WHERE aibridge_interceptions.ended_at IS NOT NULL
       AND (@started_after::timestamptz = '0001-01-01 00:00:00+00'::timestamptz
            OR aibridge_interceptions.started_at >= @started_after::timestamptz)
@@ -174,6 +180,7 @@ WITH fi AS NOT MATERIALIZED (
       AND (@client::text = '' OR aibridge_interceptions.client = @client::text
            OR (@client::text = 'Unknown' AND aibridge_interceptions.client IS NULL))
       AND (@session_id::text = '' OR aibridge_interceptions.session_id = @session_id::text)
+      -- filter:session-filters end
       -- @authorize_filter
 )
 SELECT count(*) AS scanned
@@ -196,6 +203,7 @@ FROM (
     FROM (
         SELECT aibridge_interceptions.initiator_id, aibridge_interceptions.session_id
         FROM aibridge_interceptions
+        -- filter:session-filters begin
         WHERE aibridge_interceptions.ended_at IS NOT NULL
           AND (@started_after::timestamptz = '0001-01-01 00:00:00+00'::timestamptz
                OR aibridge_interceptions.started_at >= @started_after::timestamptz)
@@ -208,6 +216,7 @@ FROM (
           AND (@client::text = '' OR aibridge_interceptions.client = @client::text
                OR (@client::text = 'Unknown' AND aibridge_interceptions.client IS NULL))
           AND (@session_id::text = '' OR aibridge_interceptions.session_id = @session_id::text)
+          -- filter:session-filters end
           -- @authorize_filter
         GROUP BY aibridge_interceptions.initiator_id, aibridge_interceptions.session_id
     ) pairs
@@ -239,8 +248,9 @@ SELECT
     count(*) AS interceptions
 FROM aibridge_interceptions
 LEFT JOIN visible_users ON visible_users.id = aibridge_interceptions.initiator_id
-WHERE aibridge_interceptions.ended_at IS NOT NULL
-  AND aibridge_interceptions.session_id = @key_session_id::text
+WHERE aibridge_interceptions.session_id = @key_session_id::text
+  -- filter:session-filters begin
+  AND aibridge_interceptions.ended_at IS NOT NULL
   AND (@started_after::timestamptz = '0001-01-01 00:00:00+00'::timestamptz
        OR aibridge_interceptions.started_at >= @started_after::timestamptz)
   AND (@started_before::timestamptz = '0001-01-01 00:00:00+00'::timestamptz
@@ -252,6 +262,7 @@ WHERE aibridge_interceptions.ended_at IS NOT NULL
   AND (@client::text = '' OR aibridge_interceptions.client = @client::text
            OR (@client::text = 'Unknown' AND aibridge_interceptions.client IS NULL))
   AND (@session_id::text = '' OR aibridge_interceptions.session_id = @session_id::text)
+  -- filter:session-filters end
   -- @authorize_filter
 GROUP BY aibridge_interceptions.initiator_id, visible_users.username, visible_users.name
 ORDER BY visible_users.username NULLS LAST, aibridge_interceptions.initiator_id;

@@ -10,6 +10,9 @@
 -- alone: when the table has them, the name resolves there; when it does not, SQL's scoping
 -- resolves it to the NULL column of the enclosing `absent_columns` row instead. So one query
 -- text runs on both layouts without a catalog lookup, and the planner folds the NULL away.
+--
+-- The two summary shapes share their window's filters between `-- filter:telemetry-filters`
+-- marker lines; tests/test_sql_filters.py keeps the copies identical.
 
 -- name: ListAIBridgeInterceptionsTelemetrySummaries :many
 -- The (provider, model, client) groups that have an interception ended in the window.
@@ -130,6 +133,7 @@ CROSS JOIN LATERAL (
             -- The same float8 the reference's percentile_cont(numeric) receives.
             EXTRACT(EPOCH FROM aibridge_interceptions.ended_at - aibridge_interceptions.started_at)::float8 AS seconds
         FROM aibridge_interceptions
+        -- filter:telemetry-filters begin
         WHERE aibridge_interceptions.ended_at >= @ended_at_after::timestamptz
             AND aibridge_interceptions.ended_at < @ended_at_before::timestamptz
             AND CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
@@ -140,6 +144,7 @@ CROSS JOIN LATERAL (
                 THEN aibridge_interceptions.initiator_id = @initiator_id::uuid
                 ELSE true
             END
+        -- filter:telemetry-filters end
             -- @authorize_filter
     ),
     latency AS (
@@ -250,6 +255,7 @@ CROSS JOIN LATERAL (
             -- The same float8 the reference's percentile_cont(numeric) receives.
             EXTRACT(EPOCH FROM aibridge_interceptions.ended_at - aibridge_interceptions.started_at)::float8 AS seconds
         FROM aibridge_interceptions
+        -- filter:telemetry-filters begin
         WHERE aibridge_interceptions.ended_at >= @ended_at_after::timestamptz
             AND aibridge_interceptions.ended_at < @ended_at_before::timestamptz
             AND CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
@@ -260,6 +266,7 @@ CROSS JOIN LATERAL (
                 THEN aibridge_interceptions.initiator_id = @initiator_id::uuid
                 ELSE true
             END
+        -- filter:telemetry-filters end
             -- @authorize_filter
     ),
     per_group AS (
