@@ -212,8 +212,13 @@ def test_a_batch_that_cannot_get_a_child_row_lock_gives_up_whole(cli, conn, mixe
     from aibridge_cli.data import prune
 
     monkeypatch.setattr(prune, "RETRY_PAUSE_S", 0.01)
+    # Slices of the id space are taken in order: an old interception in the first slice goes
+    # before the victim, which sits in the last one.
+    alice = mixed["old"][0]["initiator_id"]
+    first = with_children(conn, add_interception(conn, alice, id=uuid.UUID(int=1), started_at=CUTOFF - timedelta(days=5)))
+    victim = with_children(conn, add_interception(conn, alice, id=uuid.UUID(int=2**128 - 2),
+                                                  started_at=CUTOFF - timedelta(days=5)))["id"]
     before = snapshot(conn)
-    victim = mixed["old"][0]["id"]
     with psycopg.connect(dsn) as other:
         other.execute("SELECT 1 FROM aibridge_token_usages WHERE interception_id = %s FOR UPDATE", [victim])
         r = cli("prune", "--before", CUTOFF.isoformat(), "--lock-timeout", "300ms", "--batch-size", "5000")
@@ -227,9 +232,13 @@ def test_a_batch_that_cannot_get_a_child_row_lock_gives_up_whole(cli, conn, mixe
     for i, _ in after["interceptions"]:
         for t in CHILD_TABLES:
             assert {r for r in before[t] if r[1] == i} == {r for r in after[t] if r[1] == i}
+    # The slices before the victim's were deleted, and the report says so.
+    slice_of = lambda i: next(k for k, (lo, hi) in enumerate(prune.ID_SLICES) if lo <= i <= hi)  # noqa: E731
+    old = [i["id"] for i in mixed["old"]] + [first["id"], victim]
     gone = {i for i, _ in before["interceptions"]} - {i for i, _ in after["interceptions"]}
-    if gone:  # batches of other id slices may have finished first, and say so
-        assert r.stderr.startswith("before the failure: deleted")
+    assert first["id"] in gone
+    assert gone == {i for i in old if slice_of(i) < slice_of(victim)}
+    assert r.stderr.startswith("before the failure: deleted")
 
 
 def test_max_duration_stops_between_batches_and_reports_what_remains(cli, conn, mixed, monkeypatch):

@@ -1,14 +1,18 @@
 """Migrations create exactly the deployment's layout, once, and leave existing tables alone."""
 
+import os
 import re
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from aibridge_cli.db import migrate
 from conftest import make_cli
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "schema.md"
+# The specification beside the project (CI has it); AIBRIDGE_SPEC_DIR points elsewhere.
+SPEC_DIR = Path(os.environ.get("AIBRIDGE_SPEC_DIR") or Path(__file__).resolve().parents[2] / "shared" / "spec")
+SPEC = SPEC_DIR / "schema.md"
 
 # The deployment's layout as schema.md gives it: column -> (type, nullable).
 EXPECTED = {
@@ -119,9 +123,8 @@ def test_session_id_is_generated_from_the_fallback_chain(conn):
     assert got[c["id"]] == str(c["id"])
 
 
+@pytest.mark.skipif(not SPEC.exists(), reason=f"the specification's schema.md is not at {SPEC} (set AIBRIDGE_SPEC_DIR)")
 def test_schema_md_tables_are_all_expected():
-    if not SPEC.exists():
-        return
     tables = set(re.findall(r"^## (\w+)", SPEC.read_text(), re.M)) - {"Lineage"}
     assert tables <= set(EXPECTED)
 
