@@ -88,3 +88,34 @@ def test_table_shortens_for_the_terminal_and_prints_no_markup(monkeypatch):
 
 def test_every_format_is_covered():
     assert set(FORMATS) == {"table", "json", "jsonl", "csv", "tsv", "markdown"}
+
+
+# Naive times (a `timestamp without time zone` column, a value built in Python) are UTC: every
+# machine format writes them with the +00:00 offset, and aware times keep their own offset.
+NAIVE = datetime(2026, 11, 1, 12, 30, 15, 250000)
+PLUS_TWO = datetime(2026, 11, 1, 14, 30, 15, 250000, tzinfo=timezone(timedelta(hours=2)))
+
+
+def _times_in(fmt, text):
+    if fmt == "json":
+        (row,) = json.loads(text)
+    elif fmt == "jsonl":
+        row = json.loads(text)
+    else:
+        import csv
+
+        header, values = list(csv.reader(io.StringIO(text), delimiter="," if fmt == "csv" else "\t"))
+        row = dict(zip(header, values))
+        row["nested"] = json.loads(row["nested"])
+    return [datetime.fromisoformat(row["naive"]), datetime.fromisoformat(row["aware"]),
+            datetime.fromisoformat(row["nested"]["at"][0])]
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "tsv"])
+def test_naive_times_are_written_as_utc_with_an_offset(fmt):
+    _, text = render(fmt, [{"naive": NAIVE, "aware": PLUS_TWO, "nested": {"at": [NAIVE]}}])
+    naive, aware, nested = _times_in(fmt, text)
+    utc = NAIVE.replace(tzinfo=timezone.utc)
+    assert naive.utcoffset() == timedelta(0) and naive == utc
+    assert nested.utcoffset() == timedelta(0) and nested == utc
+    assert aware.utcoffset() == timedelta(hours=2) and aware == PLUS_TWO == utc
