@@ -12,70 +12,17 @@ import time
 import uuid
 from datetime import timedelta
 
-import psycopg
 import pytest
-from factories import T0, add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user
+from factories import add_interception, add_user
+from prune_data import CHILD_TABLES, CUTOFF, expected_after, mixed_data, orphans, snapshot, with_children
 from psycopg.conninfo import make_conninfo
 
 from aibridge_cli.db import copy_format, query
 
-CUTOFF = T0
-CHILD_TABLES = ("token_usages", "user_prompts", "tool_usages", "model_thoughts")
-
-
-def snapshot(conn) -> dict:
-    """Every table's rows as a set of (row identity, interception id), read directly."""
-    return {
-        "interceptions": set(conn.execute("SELECT id, started_at FROM aibridge_interceptions").fetchall()),
-        "token_usages": set(conn.execute("SELECT id, interception_id FROM aibridge_token_usages").fetchall()),
-        "user_prompts": set(conn.execute("SELECT id, interception_id FROM aibridge_user_prompts").fetchall()),
-        "tool_usages": set(conn.execute("SELECT id, interception_id FROM aibridge_tool_usages").fetchall()),
-        "model_thoughts": set(conn.execute("SELECT content, interception_id FROM aibridge_model_thoughts").fetchall()),
-    }
-
-
-def orphans(snap: dict) -> dict:
-    ids = {i for i, _ in snap["interceptions"]}
-    return {t: {r for r in snap[t] if r[1] not in ids} for t in CHILD_TABLES}
-
-
-def with_children(conn, i, n_tokens=1, n_prompts=1, n_tools=1, n_thoughts=1, created_at=None):
-    for k in range(n_tokens):
-        add_token_usage(conn, i, provider_response_id=f"resp_{k}", created_at=created_at)
-    for k in range(n_prompts):
-        add_prompt(conn, i, f"prompt {k}", created_at=created_at)
-    for k in range(n_tools):
-        add_tool_usage(conn, i, provider_tool_call_id=f"call_{k}", created_at=created_at)
-    for k in range(n_thoughts):
-        add_thought(conn, i, f"thought {i['id']} {k}", created_at=created_at)
-    return i
-
 
 @pytest.fixture
 def mixed(conn):
-    """Old interceptions (some sharing one started_at, so batches split ties), one exactly at the
-    cutoff, newer ones whose children look old (old created_at, same response ids), one old
-    interception still in flight, and old ones without children."""
-    alice = add_user(conn, "alice")
-    old = []
-    for k in range(7):
-        started = CUTOFF - timedelta(days=90) + timedelta(hours=k // 3)  # groups of three share a time
-        old.append(with_children(conn, add_interception(conn, alice, started_at=started),
-                                 n_tokens=1 + k % 3, n_tools=k % 2, n_thoughts=k % 4))
-    old.append(with_children(conn, add_interception(conn, alice, started_at=CUTOFF - timedelta(microseconds=1))))
-    old.append(with_children(conn, add_interception(conn, alice, started_at=CUTOFF - timedelta(days=61), ended_at=None)))
-    old.append(add_interception(conn, alice, started_at=CUTOFF - timedelta(days=400)))  # no children
-    at_cutoff = with_children(conn, add_interception(conn, alice, started_at=CUTOFF), n_tokens=2)
-    new = [at_cutoff]
-    for k in range(3):
-        new.append(with_children(conn, add_interception(conn, alice, started_at=CUTOFF + timedelta(minutes=k)),
-                                 created_at=CUTOFF - timedelta(days=200)))
-    return {"old": old, "new": new, "at_cutoff": at_cutoff}
-
-
-def expected_after(before: dict, old_ids: set) -> dict:
-    return {t: {r for r in rows if (r[0] if t == "interceptions" else r[1]) not in old_ids}
-            for t, rows in before.items()}
+    return mixed_data(conn)
 
 
 @pytest.mark.parametrize("batch_size", ["1", "2", "5000"])
@@ -175,70 +122,6 @@ def test_orphans_are_removed_and_counted_separately(cli, conn, mixed):
         assert doc[f"orphan_{t}"] == sum(1 for x in before[t] if x[1] in ghosts)
     assert doc["orphans_deleted"] == sum(doc[f"orphan_{t}"] for t in CHILD_TABLES) == 4 * 5
     assert doc["total_deleted"] == sum(doc[t] for t in ("interceptions", *CHILD_TABLES))
-
-
-def test_a_second_prune_is_refused_while_one_holds_the_lock(cli, conn, mixed, dsn):
-    before = snapshot(conn)
-    assert query.one(conn, "TryPruneLock")["acquired"] is True
-    r = cli("prune", "--before", CUTOFF.isoformat())
-    assert r.exit_code == 3
-    assert r.stdout == ""
-    assert r.stderr.startswith("error: another aibridge prune is already running")
-    assert snapshot(conn) == before
-    query.one(conn, "ReleasePruneLock")
-    assert cli("prune", "--before", CUTOFF.isoformat()).exit_code == 0
-    # The finished prune released its lock: this session can take it again.
-    assert query.one(conn, "TryPruneLock")["acquired"] is True
-
-
-def test_a_locked_old_interception_is_skipped_and_taken_by_the_next_run(cli, conn, mixed, dsn):
-    held = mixed["old"][3]["id"]
-    with psycopg.connect(dsn) as other:
-        other.execute("SELECT 1 FROM aibridge_interceptions WHERE id = %s FOR UPDATE", [held])
-        r = cli("prune", "--before", CUTOFF.isoformat(), "--batch-size", "2", "-f", "json")
-        assert r.exit_code == 0, r.stderr
-        assert json.loads(r.stdout)["interceptions"] == 9
-        after = snapshot(conn)
-        assert {i for i, _ in after["interceptions"]} == {i["id"] for i in mixed["new"]} | {held}
-        assert orphans(after) == dict.fromkeys(CHILD_TABLES, set())
-        assert any(i == held for _, i in after["token_usages"])
-        other.rollback()
-    r = cli("prune", "--before", CUTOFF.isoformat(), "-f", "json")
-    assert json.loads(r.stdout)["interceptions"] == 1
-    assert {i for i, _ in snapshot(conn)["interceptions"]} == {i["id"] for i in mixed["new"]}
-
-
-def test_a_batch_that_cannot_get_a_child_row_lock_gives_up_whole(cli, conn, mixed, dsn, monkeypatch):
-    from aibridge_cli.data import prune
-
-    monkeypatch.setattr(prune, "RETRY_PAUSE_S", 0.01)
-    # Slices of the id space are taken in order: an old interception in the first slice goes
-    # before the victim, which sits in the last one.
-    alice = mixed["old"][0]["initiator_id"]
-    first = with_children(conn, add_interception(conn, alice, id=uuid.UUID(int=1), started_at=CUTOFF - timedelta(days=5)))
-    victim = with_children(conn, add_interception(conn, alice, id=uuid.UUID(int=2**128 - 2),
-                                                  started_at=CUTOFF - timedelta(days=5)))["id"]
-    before = snapshot(conn)
-    with psycopg.connect(dsn) as other:
-        other.execute("SELECT 1 FROM aibridge_token_usages WHERE interception_id = %s FOR UPDATE", [victim])
-        r = cli("prune", "--before", CUTOFF.isoformat(), "--lock-timeout", "300ms", "--batch-size", "5000")
-        other.rollback()
-    assert r.exit_code == 1
-    assert r.stderr.splitlines()[-2].startswith("error: gave up waiting for a lock")
-    after = snapshot(conn)
-    assert orphans(after) == dict.fromkeys(CHILD_TABLES, set())
-    # Every interception is whole or gone: the failing batch (the victim's) deleted nothing.
-    assert victim in {i for i, _ in after["interceptions"]}
-    for i, _ in after["interceptions"]:
-        for t in CHILD_TABLES:
-            assert {r for r in before[t] if r[1] == i} == {r for r in after[t] if r[1] == i}
-    # The slices before the victim's were deleted, and the report says so.
-    slice_of = lambda i: next(k for k, (lo, hi) in enumerate(prune.ID_SLICES) if lo <= i <= hi)  # noqa: E731
-    old = [i["id"] for i in mixed["old"]] + [first["id"], victim]
-    gone = {i for i, _ in before["interceptions"]} - {i for i, _ in after["interceptions"]}
-    assert first["id"] in gone
-    assert gone == {i for i in old if slice_of(i) < slice_of(victim)}
-    assert r.stderr.startswith("before the failure: deleted")
 
 
 def test_max_duration_stops_between_batches_and_reports_what_remains(cli, conn, mixed, monkeypatch):
