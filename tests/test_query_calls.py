@@ -10,11 +10,11 @@ import json
 import uuid
 
 import pytest
+from factories import add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user, at
+from query_calls import Call, _Resolver, calls
 
 from aibridge_cli.errors import QueryFileError
 from aibridge_cli.sqlc import registry
-from factories import add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user, at
-from query_calls import Call, _Resolver, calls
 
 
 def problems(found: list[Call]) -> list[str]:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import make_cli
 
 from aibridge_cli.db import migrate
-from conftest import make_cli
 
 # The specification beside the project (CI has it); AIBRIDGE_SPEC_DIR points elsewhere.
 SPEC_DIR = Path(os.environ.get("AIBRIDGE_SPEC_DIR") or Path(__file__).resolve().parents[2] / "shared" / "spec")

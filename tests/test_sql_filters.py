@@ -12,12 +12,12 @@ from datetime import timedelta
 
 import psycopg
 import pytest
+from factories import add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user, at
+from sql_blocks import blocks_in, file_blocks, mutants, normalised
 
 from aibridge_cli.db.query import row_factory
 from aibridge_cli.sqlc import registry
 from aibridge_cli.sqlc.translate import NIL_UUID
-from factories import add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user, at
-from sql_blocks import blocks_in, file_blocks, mutants, normalised
 
 FAMILIES = {
     "session-filters": {"ListAIBridgeSessions", "CountAIBridgeSessionsScanned", "CountAIBridgeSessions",
@@ -77,9 +77,8 @@ def test_unbalanced_markers_are_refused():
 
 def _module_conn(server_dsn):
     """One database for the whole module: the checks only read, or roll back what they change."""
-    from psycopg.conninfo import make_conninfo
-
     from conftest import TEMPLATE, _drop_database, _fresh_database
+    from psycopg.conninfo import make_conninfo
 
     name = _fresh_database(server_dsn, TEMPLATE)
     with psycopg.connect(make_conninfo(server_dsn, dbname=name), autocommit=True) as c:
