@@ -1,8 +1,8 @@
 """Where the code runs named queries: every call of db.query's one/many/run/stream and of
 sqlc.registry's get in aibridge_cli/, found in the source, with the query names each can run
-(a literal, or names resolved from literals: a module-level dict of names, a conditional, a
-function of this module that returns one, a parameter whose callers pass one) and the keyword
-parameters it passes."""
+(a literal, or names resolved from literals: a module-level constant or dict of names, a
+conditional, a function of this module that returns one, a parameter whose callers pass one)
+and the keyword parameters it passes."""
 
 from __future__ import annotations
 
@@ -91,6 +91,10 @@ class _Resolver:
         self.tree, self.dicts = tree, dicts
         self.parents = {}
         self.functions: dict[str, list] = {}
+        self.constants = {node.targets[0].id: node.value.value for node in tree.body
+                          if isinstance(node, ast.Assign) and len(node.targets) == 1
+                          and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Constant)
+                          and isinstance(node.value.value, str)}
         for node in ast.walk(tree):
             for child in ast.iter_child_nodes(node):
                 self.parents[child] = node
@@ -126,8 +130,21 @@ class _Resolver:
             found = [self.names(r, depth + 1) for r in returns]
             return set().union(*found) if all(x is not None for x in found) else None
         if isinstance(expr, ast.Name):
-            return self._parameter(expr, depth)
+            found = self._parameter(expr, depth)
+            if found is None and expr.id in self.constants and self._is_module_level(expr):
+                return {self.constants[expr.id]}
+            return found
         return None
+
+    def _is_module_level(self, expr: ast.Name) -> bool:
+        """The name is not bound inside the function it is read in (so it is the module's)."""
+        fn = self.enclosing_function(expr)
+        if fn is None:
+            return True
+        bound = {a.arg for a in fn.args.args + fn.args.kwonlyargs}
+        bound |= {t.id for node in ast.walk(fn) if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+                  for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
+        return expr.id not in bound
 
     def _parameter(self, expr: ast.Name, depth) -> set | None:
         """A parameter of the enclosing function: the names its callers in this module pass."""

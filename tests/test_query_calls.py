@@ -69,6 +69,8 @@ def _calls_in(source: str) -> list[Call]:
     ("query.one(c, 'Count' + 'AIBridgeInterceptions')", "is built, not a literal"),
     ("query.one(c, f'Count{x}')", "is built, not a literal"),
     ("def f(n):\n    query.one(c, n)\nf(g())", "is built, not a literal"),
+    ("SHAPE = 'Count'\ndef f(SHAPE):\n    query.one(c, SHAPE)\nf(g())", "is built, not a literal"),
+    ("SHAPE = 'Count'\ndef f():\n    SHAPE = g()\n    query.one(c, SHAPE)", "is built, not a literal"),
 ])
 def test_the_contract_refuses(source, fragment):
     found = problems(_calls_in("from aibridge_cli.db import query\n" + source))
@@ -80,6 +82,7 @@ def test_the_contract_refuses(source, fragment):
     "query.one(c, 'CountAIBridgeInterceptions' if y else TABLE[k])",
     "def f(n):\n    query.one(c, n, model='m')\nf('CountAIBridgeInterceptions')",
     "def pick():\n    return 'CountAIBridgeInterceptions'\nquery.one(c, pick())",
+    "SHAPE = 'CountAIBridgeInterceptions'\ndef pick(few):\n    return SHAPE\nquery.one(c, pick(1))",
 ])
 def test_the_contract_follows_literals(source):
     found = _calls_in("from aibridge_cli.db import query\n" + source)
