@@ -9,6 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import psycopg
+
+from aibridge_cli.db.query import row_factory
+from aibridge_cli.sqlc import registry
+
 ROOT = Path(__file__).resolve().parents[1]
 QUERY_DIR = ROOT / "sql" / "queries"
 MARKER = re.compile(r"^[ \t]*-- filter:(?P<family>[\w-]+) (?P<edge>begin|end)[ \t]*$", re.M)
@@ -128,3 +133,47 @@ def mutants(block: Block) -> Iterator[tuple[str, str]]:
                 if free[m.start()]:
                     a, b = start + m.start(), start + m.end()
                     yield f"{m.group(0)} -> {repl} at {m.start()}: {label}", text[:a] + repl + text[b:]
+
+
+# ---------------------------------------------------------------- running the copies
+
+def module_database(server_dsn):
+    """One database for a whole test module: the checks only read, or roll back what they change."""
+    from conftest import TEMPLATE, _drop_database, _fresh_database
+    from psycopg.conninfo import make_conninfo
+
+    name = _fresh_database(server_dsn, TEMPLATE)
+    with psycopg.connect(make_conninfo(server_dsn, dbname=name), autocommit=True) as c:
+        yield c
+    _drop_database(server_dsn, name)
+
+
+def run_sql(conn, q, sql, params):
+    cur = conn.cursor(row_factory=row_factory)
+    cur.execute(sql, registry.bind(q, params))
+    return cur.fetchall()
+
+
+def first_difference(conn, q, sql, checks):
+    """The first check whose answer differs from the oracle's (or that fails), else None."""
+    for params, observe, expected in checks:
+        try:
+            got = observe(run_sql(conn, q, sql, params))
+        except psycopg.Error as e:
+            return params, f"error: {e}"
+        if got != expected:
+            return params, got
+    return None
+
+
+def first_difference_rolled_back(conn, q, sql, checks):
+    """As first_difference, each statement in a transaction that is rolled back (they delete)."""
+    for params, observe, expected in checks:
+        try:
+            with conn.transaction(force_rollback=True):
+                got = observe(run_sql(conn, q, sql, params))
+        except psycopg.Error as e:
+            return params, f"error: {e}"
+        if got != expected:
+            return params, got
+    return None

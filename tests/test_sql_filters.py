@@ -10,14 +10,11 @@ import uuid
 from collections import defaultdict
 from datetime import timedelta
 
-import psycopg
 import pytest
-from factories import add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user, at
-from sql_blocks import blocks_in, file_blocks, mutants, normalised
+from factories import add_interception, add_user, at
+from sql_blocks import blocks_in, file_blocks, first_difference, module_database, mutants, normalised
 
-from aibridge_cli.db.query import row_factory
 from aibridge_cli.sqlc import registry
-from aibridge_cli.sqlc.translate import NIL_UUID
 
 FAMILIES = {
     "session-filters": {"ListAIBridgeSessions", "CountAIBridgeSessionsScanned", "CountAIBridgeSessions",
@@ -75,25 +72,9 @@ def test_unbalanced_markers_are_refused():
 
 # ---------------------------------------------------------------- hand-made rows
 
-def _module_conn(server_dsn):
-    """One database for the whole module: the checks only read, or roll back what they change."""
-    from conftest import TEMPLATE, _drop_database, _fresh_database
-    from psycopg.conninfo import make_conninfo
-
-    name = _fresh_database(server_dsn, TEMPLATE)
-    with psycopg.connect(make_conninfo(server_dsn, dbname=name), autocommit=True) as c:
-        yield c
-    _drop_database(server_dsn, name)
-
-
 @pytest.fixture(scope="module")
 def list_conn(server_dsn, template_dsn):
-    yield from _module_conn(server_dsn)
-
-
-@pytest.fixture(scope="module")
-def prune_conn(server_dsn, template_dsn):
-    yield from _module_conn(server_dsn)
+    yield from module_database(server_dsn)
 
 
 @pytest.fixture(scope="module")
@@ -248,24 +229,6 @@ CASES = {**{name: (list_cases, make) for name, make in LIST_QUERIES.items()},
          **{name: (telemetry_cases, _telemetry) for name in FAMILIES["telemetry-filters"]}}
 
 
-def run_sql(conn, q, sql, params):
-    cur = conn.cursor(row_factory=row_factory)
-    cur.execute(sql, registry.bind(q, params))
-    return cur.fetchall()
-
-
-def first_difference(conn, q, sql, checks):
-    """The first check whose answer differs from the oracle's (or that fails), else None."""
-    for params, observe, expected in checks:
-        try:
-            got = observe(run_sql(conn, q, sql, params))
-        except psycopg.Error as e:
-            return params, f"error: {e}"
-        if got != expected:
-            return params, got
-    return None
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_every_condition_of_every_copy_changes_an_answer(list_conn, rows, name):
     conn = list_conn
@@ -283,137 +246,3 @@ def test_every_condition_of_every_copy_changes_an_answer(list_conn, rows, name):
             survivors.append(what)
     assert survivors == []
     assert tried >= 10  # the block was found and split into conditions
-
-
-# ---------------------------------------------------------------- the prune blocks
-
-@pytest.fixture(scope="module")
-def old(prune_conn):
-    """Old interceptions, two of them starting at the same instant, with a child row each."""
-    conn = prune_conn
-    u = add_user(conn, "pat")
-    same = at(30)
-    spec = [at(0), at(10), same, same, at(40), at(50)]
-    out = []
-    for k, started in enumerate(spec):
-        i = add_interception(conn, u, started_at=started, id=uuid.UUID(int=(k + 1) * 2**120))
-        add_token_usage(conn, i)
-        add_prompt(conn, i, "p")
-        add_tool_usage(conn, i)
-        add_thought(conn, i, "t")
-        out.append(i)
-    return sorted(out, key=lambda i: (i["started_at"], i["id"]))
-
-
-def prune_window_cases(old):
-    keys = [(i["started_at"], i["id"]) for i in old]
-    zero = (at(-10**6), NIL_UUID)
-    return [
-        {"before_time": at(100), "after": zero, "inclusive": True},
-        {"before_time": old[4]["started_at"], "after": zero, "inclusive": True},  # on a start: that row is out
-        {"before_time": at(100), "after": keys[2], "inclusive": True},  # on a key: in only when inclusive
-        {"before_time": at(100), "after": keys[2], "inclusive": False},
-        {"before_time": at(100), "after": keys[3], "inclusive": False},
-    ]
-
-
-def in_prune_window(old, f):
-    return [i for i in old if i["started_at"] < f["before_time"]
-            and (i["started_at"], i["id"]) >= f["after"]
-            and (f["inclusive"] or (i["started_at"], i["id"]) != f["after"])]
-
-
-def _window_end(old, f):
-    picked = in_prune_window(old, f)
-    params = {"before_time": f["before_time"], "after_started_at": f["after"][0], "after_id": f["after"][1],
-              "inclusive": f["inclusive"], "window_size": 100}
-    return [(params, lambda rows: (rows[0]["interceptions"], rows[0]["last_id"]),
-             (len(picked), picked[-1]["id"] if picked else None))]
-
-
-def _batch(old, f):
-    picked = in_prune_window(old, f)
-    params = {"before_time": f["before_time"], "after_started_at": f["after"][0], "after_id": f["after"][1],
-              "inclusive": f["inclusive"], "upto_started_at": at(10**6), "upto_id": uuid.UUID(int=2**128 - 1),
-              "id_low": NIL_UUID, "id_high": uuid.UUID(int=2**128 - 1), "batch_size": 100}
-    return [(params, lambda rows: (rows[0]["interceptions"], rows[0]["token_usages"], rows[0]["last_id"]),
-             (len(picked), len(picked), picked[-1]["id"] if picked else None))]
-
-
-def _old_records(name):
-    def make(old, f):
-        n = sum(i["started_at"] < f["before_time"] for i in old)
-        if name == "CountOldAIBridgeRecords":
-            return [({"before_time": f["before_time"]}, lambda rows: (rows[0]["interceptions"], rows[0]["tool_usages"]),
-                     (n, n))]
-        return [({"before_time": f["before_time"]}, lambda rows: rows[0]["total_deleted"], 5 * n)]
-    return make
-
-
-def old_cases(old):
-    return [{"before_time": t} for t in (at(100), old[2]["started_at"], old[0]["started_at"])]
-
-
-def orphan_cases(old):
-    # After the first of three orphaned interception ids: in when inclusive, out when not.
-    return [{"after": None, "inclusive": True}, {"after": 0, "inclusive": True}, {"after": 0, "inclusive": False},
-            {"after": 1, "inclusive": False}]
-
-
-ORPHAN_TABLE = {"PruneOrphanTokenUsages": "aibridge_token_usages", "PruneOrphanUserPrompts": "aibridge_user_prompts",
-                "PruneOrphanToolUsages": "aibridge_tool_usages", "PruneOrphanModelThoughts": "aibridge_model_thoughts"}
-
-
-def _orphans(old, f):
-    ids = sorted(i["id"] for i in old[:3])  # the test deletes these interceptions, leaving orphans
-    after = NIL_UUID if f["after"] is None else ids[f["after"]]
-    scanned = [x for x in sorted(i["id"] for i in old) if x >= after and (f["inclusive"] or x != after)]
-    params = {"after_id": after, "inclusive": f["inclusive"], "batch_size": 100}
-    return [(params, lambda rows: (rows[0]["deleted"], rows[0]["scanned"], rows[0]["last_id"]),
-             (sum(x in ids for x in scanned), len(scanned), scanned[-1] if scanned else None))]
-
-
-PRUNE_CASES = {
-    "PruneWindowEnd": (prune_window_cases, _window_end),
-    "PruneInterceptionBatch": (prune_window_cases, _batch),
-    "CountOldAIBridgeRecords": (old_cases, _old_records("CountOldAIBridgeRecords")),
-    "DeleteOldAIBridgeRecords": (old_cases, _old_records("DeleteOldAIBridgeRecords")),
-    **{name: (orphan_cases, _orphans) for name in ORPHAN_TABLE},
-}
-
-
-def first_difference_rolled_back(conn, q, sql, checks):
-    """As first_difference, each statement in a transaction that is rolled back (they delete)."""
-    for params, observe, expected in checks:
-        try:
-            with conn.transaction(force_rollback=True):
-                got = observe(run_sql(conn, q, sql, params))
-        except psycopg.Error as e:
-            return params, f"error: {e}"
-        if got != expected:
-            return params, got
-    return None
-
-
-@pytest.mark.parametrize("name", sorted(PRUNE_CASES))
-def test_every_condition_of_every_prune_copy_changes_an_answer(prune_conn, old, name):
-    with prune_conn.transaction(force_rollback=True):
-        if name in ORPHAN_TABLE:
-            # Orphans: the interceptions of the three oldest are gone, their child rows stay.
-            prune_conn.execute("DELETE FROM aibridge_interceptions WHERE id = ANY(%s)", [[i["id"] for i in old[:3]]])
-        _prune_checks(prune_conn, old, name)
-
-
-def _prune_checks(conn, old, name):
-    q = registry.get(name)
-    make_cases, make_checks = PRUNE_CASES[name]
-    checks = [c for f in make_cases(old) for c in make_checks(old, f)]
-    assert first_difference_rolled_back(conn, q, q.sql, checks) is None
-    (block,) = blocks_in(q.sql, query=name)
-    tried, survivors = 0, []
-    for what, sql in mutants(block):
-        tried += 1
-        if first_difference_rolled_back(conn, q, sql, checks) is None:
-            survivors.append(what)
-    assert survivors == []
-    assert tried >= 2
