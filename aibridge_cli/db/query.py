@@ -90,3 +90,24 @@ def stream(conn: psycopg.Connection, name: str, *, itersize: int = 2000, **param
             cur.itersize = itersize
             cur.execute(sql, bound)
             yield from cur
+
+
+def stream_batches(conn: psycopg.Connection, name: str, *, size: int = 5000, as_text: tuple[str, ...] = (),
+                   **params) -> Iterator[tuple[list, list[tuple]]]:
+    """A large result through a server-side cursor, as (description, rows as tuples) batches;
+    values of the types named in as_text (e.g. uuid, jsonb) arrive as their text form."""
+    from psycopg.types.string import TextLoader
+
+    q = registry.get(name)
+    bound = registry.bind(q, params)
+    sql, bound = _authorized(conn, q, q.sql, bound)
+    with translate_errors(statement=sql, role=conn.info.user):
+        with conn.cursor(name=f"aibridge_{name.lower()}") as cur:
+            for type_name in as_text:
+                cur.adapters.register_loader(type_name, TextLoader)
+            cur.execute(sql, bound)
+            while True:
+                rows = cur.fetchmany(size)
+                if not rows:
+                    return
+                yield cur.description, rows

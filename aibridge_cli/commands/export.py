@@ -1,0 +1,102 @@
+"""`aibridge export parquet DIR` and `aibridge export otlp`: the data out, in the formats other
+engines read (a data lake of Parquet files; OpenTelemetry spans)."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from aibridge_cli.commands.common import (
+    ClientOpt, InitiatorOpt, ModelOpt, ProviderOpt, note, parse_time, read_db, resolve_user,
+)
+from aibridge_cli.errors import AibridgeError
+
+app = typer.Typer(help="Export the data: Parquet files for a data lake, OpenTelemetry spans for a tracing backend.",
+                  no_args_is_help=True)
+
+SinceOpt = typer.Option(None, "--since", help="Only rows from this time on (widened to the start of its UTC day).")
+UntilOpt = typer.Option(None, "--until", help="Only rows up to this time (widened to the end of its UTC day).")
+
+
+def register(root: typer.Typer, name: str) -> None:
+    root.add_typer(app, name=name)
+
+
+def need(module: str) -> None:
+    """The export packages are an optional extra: say how to get them rather than a traceback."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise AibridgeError(f"{module} is not installed; the export commands need it",
+                            hint="pip install 'aibridge[export]'") from None
+
+
+@app.command("parquet")
+def parquet_cmd(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(..., metavar="DIR", help="The export directory (created if missing)."),
+    tables: list[str] = typer.Option([], "--tables", "-t", metavar="TABLE[,TABLE]",
+                                     help="Only these tables: interceptions, token_usages, user_prompts, tool_usages, "
+                                          "model_thoughts, users (repeatable or comma-separated; default all)."),
+    full: bool = typer.Option(False, "--full", help="Rewrite every day in the window, not only the changed ones, "
+                                                    "and drop exported days the database no longer has."),
+    since: Optional[str] = SinceOpt,
+    until: Optional[str] = UntilOpt,
+    initiator: Optional[str] = InitiatorOpt,
+    provider: Optional[str] = ProviderOpt,
+    model: Optional[str] = ModelOpt,
+    client: Optional[str] = ClientOpt,
+):
+    """Write every table as Parquet under DIR/<table>/day=YYYY-MM-DD/ (hive partitioning by UTC day).
+
+    Incremental: DIR/_aibridge_export.json remembers what was written; the next run rewrites only
+    the days that changed. --no-content and --redact (global options) apply to the exported text.
+    """
+    need("pyarrow")
+    from aibridge_cli import authz, redact
+    from aibridge_cli.data import export
+
+    wanted = export.parse_tables(tables)
+    window = export.Window.whole_days(parse_time(since, "--since"), parse_time(until, "--until"))
+    if directory.exists() and not directory.is_dir():
+        from aibridge_cli.errors import BadInput
+
+        raise BadInput(f"{directory} is not a directory", hint="give a directory for the export (created if missing)")
+    policy = redact.policy()
+    with read_db(ctx) as conn:
+        filters = export.Filters(resolve_user(conn, initiator), provider, model, client)
+        subject = authz.subject_of(conn)
+        restricted = subject is not None and not subject.sees_all
+        with export.locked(directory), _progress("exporting") as (on_total, advance):
+            job = export.ParquetExport(conn, directory, filters, window, full=full, policy=policy,
+                                       signature=export.signature(filters, subject, policy),
+                                       all_users=not filters.any() and not restricted,
+                                       on_total=on_total, advance=advance)
+            results = job.run(wanted)
+    from aibridge_cli.views.export import parquet_summary
+
+    note(parquet_summary(results, directory))
+
+
+@contextmanager
+def _progress(label: str):
+    """A progress bar over rows on a terminal's stderr; nothing otherwise (cron, pipes, tests)."""
+    if not sys.stderr.isatty():
+        yield (lambda n: None), (lambda n: None)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from aibridge_cli.render import console
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("rows"), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield (lambda n: bar.update(task, total=n)), (lambda n: bar.advance(task, n))
+
+

@@ -1,0 +1,205 @@
+-- `aibridge export parquet`: every table, a UTC day at a time.
+--
+-- Each table has two queries. *Days counts the rows per UTC day of the row's own time (the
+-- fingerprint that the incremental export compares with its state file: a day whose count, or
+-- for interceptions whose number of ended rows or latest end, differs is written again whole).
+-- *Rows streams the rows of the given days in time order, so the writer finishes one day's
+-- file before it starts the next. `SELECT table.*` on purpose: a deployment whose tables have
+-- more columns (cache tokens, prices, errors) exports them too, with their own types.
+--
+-- Child tables reach the filters through a LEFT JOIN to their interception: with no filter the
+-- guards fold away and PostgreSQL drops the join, so rows whose interception is missing (there
+-- is no foreign key) are exported too; any filter, and --as, leaves them out.
+-- @since/@until bound the rows' own time (the command widens them to whole UTC days).
+
+-- name: ExportInterceptionDays :many
+SELECT (aibridge_interceptions.started_at AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS row_count,
+       count(aibridge_interceptions.ended_at) AS ended,
+       max(aibridge_interceptions.ended_at) AS last_end
+FROM aibridge_interceptions
+WHERE true
+    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_interceptions.started_at >= @since::timestamptz)
+    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_interceptions.started_at < @until::timestamptz)
+    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
+         OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
+    AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
+    AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+    AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
+    -- @authorize_filter
+GROUP BY 1
+ORDER BY 1;
+
+-- name: ExportInterceptionRows :many
+SELECT aibridge_interceptions.*,
+       (aibridge_interceptions.started_at AT TIME ZONE 'UTC')::date AS export_day
+FROM aibridge_interceptions
+WHERE (aibridge_interceptions.started_at AT TIME ZONE 'UTC')::date = ANY(@days::date[])
+    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_interceptions.started_at >= @since::timestamptz)
+    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_interceptions.started_at < @until::timestamptz)
+    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
+         OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
+    AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
+    AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+    AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
+    -- @authorize_filter
+ORDER BY aibridge_interceptions.started_at, aibridge_interceptions.id;
+
+-- name: ExportTokenUsageDays :many
+SELECT (aibridge_token_usages.created_at AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS row_count,
+       0::bigint AS ended,
+       NULL::timestamptz AS last_end
+FROM aibridge_token_usages
+LEFT JOIN aibridge_interceptions ON aibridge_interceptions.id = aibridge_token_usages.interception_id
+WHERE true
+    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_token_usages.created_at >= @since::timestamptz)
+    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_token_usages.created_at < @until::timestamptz)
+    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
+         OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
+    AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
+    AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+    AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
+    -- @authorize_filter
+GROUP BY 1
+ORDER BY 1;
+
+-- name: ExportTokenUsageRows :many
+SELECT aibridge_token_usages.*,
+       (aibridge_token_usages.created_at AT TIME ZONE 'UTC')::date AS export_day
+FROM aibridge_token_usages
+LEFT JOIN aibridge_interceptions ON aibridge_interceptions.id = aibridge_token_usages.interception_id
+WHERE (aibridge_token_usages.created_at AT TIME ZONE 'UTC')::date = ANY(@days::date[])
+    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_token_usages.created_at >= @since::timestamptz)
+    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_token_usages.created_at < @until::timestamptz)
+    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
+         OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
+    AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
+    AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+    AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
+    -- @authorize_filter
+ORDER BY aibridge_token_usages.created_at, aibridge_token_usages.id;
+
+-- name: ExportUserPromptDays :many
+SELECT (aibridge_user_prompts.created_at AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS row_count,
+       0::bigint AS ended,
+       NULL::timestamptz AS last_end
+FROM aibridge_user_prompts
+LEFT JOIN aibridge_interceptions ON aibridge_interceptions.id = aibridge_user_prompts.interception_id
+WHERE true
+    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_user_prompts.created_at >= @since::timestamptz)
+    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_user_prompts.created_at < @until::timestamptz)
+    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
+         OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
+    AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
+    AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+    AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
+    -- @authorize_filter
+GROUP BY 1
+ORDER BY 1;
+
+-- name: ExportUserPromptRows :many
+SELECT aibridge_user_prompts.*,
+       (aibridge_user_prompts.created_at AT TIME ZONE 'UTC')::date AS export_day
+FROM aibridge_user_prompts
+LEFT JOIN aibridge_interceptions ON aibridge_interceptions.id = aibridge_user_prompts.interception_id
+WHERE (aibridge_user_prompts.created_at AT TIME ZONE 'UTC')::date = ANY(@days::date[])
+    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_user_prompts.created_at >= @since::timestamptz)
+    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_user_prompts.created_at < @until::timestamptz)
+    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
+         OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
+    AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
+    AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+    AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
+    -- @authorize_filter
+ORDER BY aibridge_user_prompts.created_at, aibridge_user_prompts.id;
+
+-- name: ExportToolUsageDays :many
+SELECT (aibridge_tool_usages.created_at AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS row_count,
+       0::bigint AS ended,
+       NULL::timestamptz AS last_end
+FROM aibridge_tool_usages
+LEFT JOIN aibridge_interceptions ON aibridge_interceptions.id = aibridge_tool_usages.interception_id
+WHERE true
+    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_tool_usages.created_at >= @since::timestamptz)
+    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_tool_usages.created_at < @until::timestamptz)
+    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
+         OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
+    AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
+    AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+    AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
+    -- @authorize_filter
+GROUP BY 1
+ORDER BY 1;
+
+-- name: ExportToolUsageRows :many
+SELECT aibridge_tool_usages.*,
+       (aibridge_tool_usages.created_at AT TIME ZONE 'UTC')::date AS export_day
+FROM aibridge_tool_usages
+LEFT JOIN aibridge_interceptions ON aibridge_interceptions.id = aibridge_tool_usages.interception_id
+WHERE (aibridge_tool_usages.created_at AT TIME ZONE 'UTC')::date = ANY(@days::date[])
+    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_tool_usages.created_at >= @since::timestamptz)
+    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_tool_usages.created_at < @until::timestamptz)
+    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
+         OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
+    AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
+    AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+    AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
+    -- @authorize_filter
+ORDER BY aibridge_tool_usages.created_at, aibridge_tool_usages.id;
+
+-- name: ExportModelThoughtDays :many
+SELECT (aibridge_model_thoughts.created_at AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS row_count,
+       0::bigint AS ended,
+       NULL::timestamptz AS last_end
+FROM aibridge_model_thoughts
+LEFT JOIN aibridge_interceptions ON aibridge_interceptions.id = aibridge_model_thoughts.interception_id
+WHERE true
+    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_model_thoughts.created_at >= @since::timestamptz)
+    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_model_thoughts.created_at < @until::timestamptz)
+    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
+         OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
+    AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
+    AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+    AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
+    -- @authorize_filter
+GROUP BY 1
+ORDER BY 1;
+
+-- name: ExportModelThoughtRows :many
+SELECT aibridge_model_thoughts.*,
+       (aibridge_model_thoughts.created_at AT TIME ZONE 'UTC')::date AS export_day
+FROM aibridge_model_thoughts
+LEFT JOIN aibridge_interceptions ON aibridge_interceptions.id = aibridge_model_thoughts.interception_id
+WHERE (aibridge_model_thoughts.created_at AT TIME ZONE 'UTC')::date = ANY(@days::date[])
+    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_model_thoughts.created_at >= @since::timestamptz)
+    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_model_thoughts.created_at < @until::timestamptz)
+    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
+         OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
+    AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
+    AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+    AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
+    -- @authorize_filter
+ORDER BY aibridge_model_thoughts.created_at, aibridge_model_thoughts.interception_id;
+
+-- name: ExportUsers :many
+-- Users have no time of their own: one file, rewritten by every run. With no filter (and no
+-- restricted --as) all of visible_users; otherwise the users who initiated a matching interception.
+SELECT visible_users.*
+FROM visible_users
+WHERE @all_users::boolean
+   OR EXISTS (
+    SELECT 1
+    FROM aibridge_interceptions
+    WHERE aibridge_interceptions.initiator_id = visible_users.id
+    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
+             OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
+        AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
+        AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+        AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
+        -- @authorize_filter
+   )
+ORDER BY visible_users.id;
