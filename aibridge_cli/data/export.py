@@ -217,6 +217,7 @@ class ParquetExport:
                 write[day] = fp
             else:
                 unchanged += 1
+        kept += [d for d in done if d not in in_db and self.window.contains(date.fromisoformat(d))]
         return {"write": write, "unchanged": unchanged, "kept": kept, "remove": [], "db": in_db}
 
     # --- write -----------------------------------------------------------------------------
