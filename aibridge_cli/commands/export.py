@@ -100,3 +100,4 @@ def _progress(label: str):
         yield (lambda n: bar.update(task, total=n)), (lambda n: bar.advance(task, n))
 
 
+from aibridge_cli.commands import export_otlp  # noqa: E402,F401  (adds 'export otlp' to the group)

@@ -203,3 +203,85 @@ WHERE @all_users::boolean
         -- @authorize_filter
    )
 ORDER BY visible_users.id;
+
+-- `aibridge export otlp`: ended interceptions as spans, oldest end first, after a watermark
+-- (ended_at, id) that the state file keeps, so the next run sends only what ended since.
+-- Columns that only a newer deployment has (provider_name, error_type, error_message) are read
+-- through to_jsonb, so the query runs on both layouts. Cache tokens as sessions.sql counts them.
+
+-- name: ExportOtlpInterceptions :many
+SELECT
+    aibridge_interceptions.id,
+    aibridge_interceptions.initiator_id,
+    visible_users.username,
+    aibridge_interceptions.provider,
+    COALESCE(to_jsonb(aibridge_interceptions) ->> 'provider_name', '') AS provider_name,
+    aibridge_interceptions.model,
+    aibridge_interceptions.client,
+    aibridge_interceptions.session_id,
+    aibridge_interceptions.client_session_id,
+    aibridge_interceptions.thread_parent_id,
+    aibridge_interceptions.thread_root_id,
+    parent.session_id AS parent_session_id,
+    aibridge_interceptions.started_at,
+    aibridge_interceptions.ended_at,
+    to_jsonb(aibridge_interceptions) ->> 'error_type' AS error_type,
+    to_jsonb(aibridge_interceptions) ->> 'error_message' AS error_message,
+    COALESCE(tokens.usages, 0)::bigint AS token_usages,
+    COALESCE(tokens.input_tokens, 0)::bigint AS input_tokens,
+    COALESCE(tokens.output_tokens, 0)::bigint AS output_tokens,
+    COALESCE(tokens.cache_read_tokens, 0)::bigint AS cache_read_tokens,
+    COALESCE(tokens.cache_write_tokens, 0)::bigint AS cache_write_tokens
+FROM aibridge_interceptions
+LEFT JOIN visible_users ON visible_users.id = aibridge_interceptions.initiator_id
+LEFT JOIN aibridge_interceptions AS parent ON parent.id = aibridge_interceptions.thread_parent_id
+LEFT JOIN LATERAL (
+    SELECT
+        count(*) AS usages,
+        sum(tu.input_tokens) AS input_tokens,
+        sum(tu.output_tokens) AS output_tokens,
+        sum(COALESCE(
+            CASE WHEN jsonb_typeof(to_jsonb(tu) -> 'cache_read_input_tokens') = 'number'
+                      AND (to_jsonb(tu) ->> 'cache_read_input_tokens')::numeric > 0
+                 THEN (to_jsonb(tu) ->> 'cache_read_input_tokens')::numeric END,
+            CASE WHEN jsonb_typeof(tu.metadata -> 'cache_read_input') = 'number'
+                 THEN (tu.metadata ->> 'cache_read_input')::numeric END,
+            CASE WHEN jsonb_typeof(tu.metadata -> 'prompt_cached') = 'number'
+                 THEN (tu.metadata ->> 'prompt_cached')::numeric END,
+            CASE WHEN jsonb_typeof(tu.metadata -> 'input_cached') = 'number'
+                 THEN (tu.metadata ->> 'input_cached')::numeric END,
+            0)) AS cache_read_tokens,
+        sum(COALESCE(
+            CASE WHEN jsonb_typeof(to_jsonb(tu) -> 'cache_write_input_tokens') = 'number'
+                      AND (to_jsonb(tu) ->> 'cache_write_input_tokens')::numeric > 0
+                 THEN (to_jsonb(tu) ->> 'cache_write_input_tokens')::numeric END,
+            CASE WHEN jsonb_typeof(tu.metadata -> 'cache_creation_input') = 'number'
+                 THEN (tu.metadata ->> 'cache_creation_input')::numeric END,
+            0)) AS cache_write_tokens
+    FROM aibridge_token_usages tu
+    WHERE tu.interception_id = aibridge_interceptions.id
+) tokens ON true
+WHERE aibridge_interceptions.ended_at IS NOT NULL
+    AND (aibridge_interceptions.ended_at, aibridge_interceptions.id) > (@after_ended::timestamptz, @after_id::uuid)
+    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_interceptions.started_at >= @since::timestamptz)
+    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_interceptions.started_at < @until::timestamptz)
+    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
+         OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
+    AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
+    AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+    AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
+    -- @authorize_filter
+ORDER BY aibridge_interceptions.ended_at, aibridge_interceptions.id;
+
+-- name: ExportOtlpToolUsages :many
+-- The tool calls of a batch of interceptions (already filtered by the query above).
+SELECT id, interception_id, tool, server_url, input, injected, invocation_error, provider_tool_call_id, created_at
+FROM aibridge_tool_usages
+WHERE interception_id = ANY(@interception_ids::uuid[])
+ORDER BY created_at, id;
+
+-- name: ExportOtlpUserPrompts :many
+SELECT id, interception_id, prompt, created_at
+FROM aibridge_user_prompts
+WHERE interception_id = ANY(@interception_ids::uuid[])
+ORDER BY created_at, id;
