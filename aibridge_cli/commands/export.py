@@ -57,6 +57,14 @@ def parquet_cmd(
 
     Incremental: DIR/_aibridge_export.json remembers what was written; the next run rewrites only
     the days that changed. --no-content and --redact (global options) apply to the exported text.
+    Read it back with e.g. DuckDB: read_parquet('DIR/interceptions/*/*.parquet', hive_partitioning=true).
+
+    Examples:
+
+    \b
+      aibridge export parquet lake
+      aibridge export parquet lake --tables interceptions,token_usages --since 30d
+      aibridge --no-content export parquet lake-without-content
     """
     need("pyarrow")
     from aibridge_cli import authz, redact

@@ -46,7 +46,16 @@ def otlp_cmd(
     client: Optional[str] = ClientOpt,
 ):
     """Ended interceptions as OpenTelemetry spans (GenAI semantic conventions): a trace per session,
-    a span per interception, a child span per tool call, prompts as events."""
+    a span per interception, a child span per tool call, prompts as events. To a collector:
+    --endpoint http://localhost:4318 (OTLP/HTTP, protobuf).
+
+    Examples:
+
+    \b
+      aibridge export otlp -o spans.jsonl
+      aibridge export otlp --since 24h --state otlp-state.json -o recent.jsonl
+      aibridge --redact export otlp --model claude-sonnet-4-5-20250929 --batch-size 50
+    """
     need("opentelemetry.proto")
     from aibridge_cli import authz, redact
     from aibridge_cli.data import otlp
