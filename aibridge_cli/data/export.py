@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
+from time import monotonic as time_now
 from typing import Callable, Iterator, Optional
 
 from aibridge_cli.errors import AibridgeError, BadInput
@@ -44,7 +45,7 @@ DAY_COLUMN = "export_day"
 STATE = "_aibridge_export.json"
 LOCK = "_aibridge_export.lock"
 STATE_VERSION = 1
-BATCH = 5000
+BATCH = 10_000
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class State:
         self.signature = signature
         self.data = {"version": STATE_VERSION, "filters": signature, "tables": {}}
         self.existing = False
+        self.saved = 0.0
         if self.path.exists():
             try:
                 loaded = json.loads(self.path.read_text(encoding="utf-8"))
@@ -134,7 +136,14 @@ class State:
     def days(self, table: str) -> dict:
         return self.data["tables"].setdefault(table, {"days": {}})["days"]
 
+    def save_now_and_then(self) -> None:
+        """Saved at most once a second while a table is written (and always at its end): a day
+        written but not yet recorded is only written again by the next run, never lost."""
+        if time_now() - self.saved >= 1.0:
+            self.save()
+
     def save(self) -> None:
+        self.saved = time_now()
         self.data["filters"] = self.signature
         self.data["saved_at"] = datetime.now(timezone.utc).isoformat()
         tmp = self.path.with_name(f".{STATE}.{os.getpid()}.tmp")
@@ -247,9 +256,10 @@ class ParquetExport:
         def on_day(day: date, rows: int) -> None:
             done[day.isoformat()] = plan["write"][day.isoformat()]
             result.days_written += 1
-            self.state.save()
+            self.state.save_now_and_then()
 
         result.rows = parquet.write_days(stream, table_dir, self._columns, on_day, self.advance)
+        self.state.save()
         return result
 
     def _users(self) -> TableResult:
