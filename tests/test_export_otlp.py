@@ -12,13 +12,13 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from factories import T0, add_interception, add_prompt, add_token_usage, add_tool_usage, add_user
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
-
-from factories import T0, add_interception, add_prompt, add_token_usage, add_tool_usage, add_user
 
 END = "2026-11-01T00:00:00Z"
 

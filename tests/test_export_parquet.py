@@ -17,8 +17,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
-
-from factories import add_interception, add_prompt, add_thought, add_tool_usage, add_token_usage, add_user
+from factories import add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user
 
 END = "2026-11-01T00:00:00Z"
 TABLES = {"interceptions": "aibridge_interceptions", "token_usages": "aibridge_token_usages",
@@ -61,7 +60,7 @@ def written(r, table: str) -> int:
 def test_reads_back_whole_in_pyarrow_and_duckdb(cli, conn, demo, tmp_path):
     out = tmp_path / "lake"
     export(cli, out)
-    for table, pg in TABLES.items():
+    for table in TABLES:
         t = read(out, table)
         assert t.num_rows == db_count(conn, table) > 0, table
         col = TIME.get(table, "created_at")

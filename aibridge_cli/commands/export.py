@@ -10,10 +10,18 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.commands.common import (
-    ClientOpt, InitiatorOpt, ModelOpt, ProviderOpt, note, parse_time, read_db, resolve_user,
+from aibridge_cli.commands.export_otlp import need, otlp_cmd
+from aibridge_cli.options import (
+    ClientOpt,
+    InitiatorOpt,
+    ModelOpt,
+    ProviderOpt,
+    note,
+    parse_time,
+    read_db,
+    redaction,
+    resolve_user,
 )
-from aibridge_cli.errors import AibridgeError
 
 app = typer.Typer(help="Export the data: Parquet files for a data lake, OpenTelemetry spans for a tracing backend.",
                   no_args_is_help=True)
@@ -24,17 +32,6 @@ UntilOpt = typer.Option(None, "--until", help="Only rows up to this time (widene
 
 def register(root: typer.Typer, name: str) -> None:
     root.add_typer(app, name=name)
-
-
-def need(module: str) -> None:
-    """The export packages are an optional extra: say how to get them rather than a traceback."""
-    import importlib
-
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        raise AibridgeError(f"{module} is not installed; the export commands need it",
-                            hint="pip install 'aibridge[export]'") from None
 
 
 @app.command("parquet")
@@ -67,8 +64,8 @@ def parquet_cmd(
       aibridge --no-content export parquet lake-without-content
     """
     need("pyarrow")
-    from aibridge_cli import authz, redact
     from aibridge_cli.data import export
+    from aibridge_cli.policy.redaction import Policy
 
     wanted = export.parse_tables(tables)
     window = export.Window.whole_days(parse_time(since, "--since"), parse_time(until, "--until"))
@@ -76,10 +73,10 @@ def parquet_cmd(
         from aibridge_cli.errors import BadInput
 
         raise BadInput(f"{directory} is not a directory", hint="give a directory for the export (created if missing)")
-    policy = redact.policy()
+    policy = redaction(ctx) or Policy()
     with read_db(ctx) as conn:
         filters = export.Filters(resolve_user(conn, initiator), provider, model, client)
-        subject = authz.subject_of(conn)
+        subject = getattr(conn, "subject", None)  # --as
         restricted = subject is not None and not subject.sees_all
         with export.locked(directory), _progress("exporting") as (on_total, advance):
             job = export.ParquetExport(conn, directory, filters, window, full=full, policy=policy,
@@ -108,4 +105,4 @@ def _progress(label: str):
         yield (lambda n: bar.update(task, total=n)), (lambda n: bar.advance(task, n))
 
 
-from aibridge_cli.commands import export_otlp  # noqa: E402,F401  (adds 'export otlp' to the group)
+app.command("otlp")(otlp_cmd)

@@ -1,4 +1,4 @@
-"""`aibridge export otlp`: interceptions as OpenTelemetry spans, to an OTLP JSON file or an
+"""`aibridge export otlp` (registered by commands/export.py): interceptions as OpenTelemetry spans, to an OTLP JSON file or an
 OTLP/HTTP endpoint (an OpenTelemetry Collector, Langfuse, Grafana Tempo, ...)."""
 
 from __future__ import annotations
@@ -12,16 +12,33 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.commands.common import (
-    ClientOpt, InitiatorOpt, ModelOpt, ProviderOpt, note, parse_time, read_db, resolve_user,
-)
-from aibridge_cli.commands.export import app, need
 from aibridge_cli.errors import AibridgeError, BadInput
+from aibridge_cli.options import (
+    ClientOpt,
+    InitiatorOpt,
+    ModelOpt,
+    ProviderOpt,
+    note,
+    parse_time,
+    read_db,
+    redaction,
+    resolve_user,
+)
 
 STATE_VERSION = 1
 
 
-@app.command("otlp")
+def need(module: str) -> None:
+    """The export packages are an optional extra: say how to get them rather than a traceback."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise AibridgeError(f"{module} is not installed; the export commands need it",
+                            hint="pip install 'aibridge[export]'") from None
+
+
 def otlp_cmd(
     ctx: typer.Context,
     output: str = typer.Option("-", "--output", "-o", metavar="FILE",
@@ -57,9 +74,9 @@ def otlp_cmd(
       aibridge --redact export otlp --model claude-sonnet-4-5-20250929 --batch-size 50
     """
     need("opentelemetry.proto")
-    from aibridge_cli import authz, redact
     from aibridge_cli.data import otlp
     from aibridge_cli.data.export import Filters, signature
+    from aibridge_cli.policy.redaction import Policy
     from aibridge_cli.views.export import otlp_summary
 
     if endpoint and output != "-":
@@ -67,10 +84,10 @@ def otlp_cmd(
     url = _traces_url(endpoint) if endpoint else None
     extra = _headers(headers)
     after, before = parse_time(since, "--since"), parse_time(until, "--until")
-    policy = redact.policy()
+    policy = redaction(ctx) or Policy()
     with read_db(ctx) as conn:
         filters = Filters(resolve_user(conn, initiator), provider, model, client)
-        sig = signature(filters, authz.subject_of(conn), policy)
+        sig = signature(filters, getattr(conn, "subject", None), policy)
         saved = _load_state(state, sig)
         builder = otlp.SpanBuilder(policy, service_name)
         stream = otlp.batches(conn, builder, after=saved, since=after, until=before, filters=filters.params(),

@@ -203,9 +203,9 @@ class ParquetExport:
     # --- plan ------------------------------------------------------------------------------
 
     def _days(self, table: str) -> dict[str, list]:
-        from aibridge_cli import db
+        from aibridge_cli.db import query
 
-        rows = db.many(self.conn, _QUERIES[table][0], since=self.window.since, until=self.window.until,
+        rows = query.many(self.conn, _QUERIES[table][0], since=self.window.since, until=self.window.until,
                        **self.filters.params())
         return {r["day"].isoformat(): _fingerprint(r) for r in rows}
 
@@ -232,8 +232,8 @@ class ParquetExport:
     # --- write -----------------------------------------------------------------------------
 
     def _table(self, table: str, plan: dict) -> TableResult:
-        from aibridge_cli import db
         from aibridge_cli.data import parquet
+        from aibridge_cli.db import query
 
         result = TableResult(table, days_unchanged=plan["unchanged"], days_kept=plan["kept"])
         done = self.state.days(table)
@@ -248,7 +248,7 @@ class ParquetExport:
         if not days:
             return result
         first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
-        stream = db.stream_batches(
+        stream = query.stream_batches(
             self.conn, _QUERIES[table][1], size=BATCH, as_text=TEXT_TYPES, days=[date.fromisoformat(d) for d in days],
             since=datetime.combine(first, time(0), tzinfo=timezone.utc),
             until=datetime.combine(last + timedelta(days=1), time(0), tzinfo=timezone.utc), **self.filters.params())
@@ -263,10 +263,10 @@ class ParquetExport:
         return result
 
     def _users(self) -> TableResult:
-        from aibridge_cli import db
         from aibridge_cli.data import parquet
+        from aibridge_cli.db import query
 
-        stream = db.stream_batches(self.conn, "ExportUsers", size=BATCH, as_text=TEXT_TYPES,
+        stream = query.stream_batches(self.conn, "ExportUsers", size=BATCH, as_text=TEXT_TYPES,
                                    all_users=self.all_users, **self.filters.params())
         rows = parquet.write_file(stream, self.out_dir / "users" / _part(), self._columns, lambda n: None)
         self.state.data["tables"]["users"] = {"rows": rows}
@@ -275,7 +275,7 @@ class ParquetExport:
 
     def _columns(self, description):
         from aibridge_cli.data import parquet
-        from aibridge_cli.redact import CONTENT_KEYS, REDACT_KEYS
+        from aibridge_cli.policy.redaction import CONTENT_KEYS, REDACT_KEYS
 
         policy = self.policy
         drop = CONTENT_KEYS if policy.no_content else ()

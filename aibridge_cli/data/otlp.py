@@ -164,9 +164,9 @@ class SpanBuilder:
 def batches(conn, builder: SpanBuilder, *, after: Watermark, since, until, filters: dict,
             size: int) -> Iterator[Batch]:
     """Requests of at most `size` interceptions (with their tool spans), oldest end first."""
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
-    rows = db.stream(conn, "ExportOtlpInterceptions", itersize=size, after_ended=after.ended_at, after_id=after.id,
+    rows = query.stream(conn, "ExportOtlpInterceptions", itersize=size, after_ended=after.ended_at, after_id=after.id,
                      since=since, until=until, **filters)
     chunk: list[dict] = []
     for row in rows:
@@ -179,15 +179,15 @@ def batches(conn, builder: SpanBuilder, *, after: Watermark, since, until, filte
 
 
 def _batch(conn, builder: SpanBuilder, rows: list[dict]) -> Batch:
-    from aibridge_cli import db
+    from aibridge_cli.db import query
 
     ids = [r["id"] for r in rows]
     tools: dict = {}
-    for t in db.many(conn, "ExportOtlpToolUsages", interception_ids=ids):
+    for t in query.many(conn, "ExportOtlpToolUsages", interception_ids=ids):
         tools.setdefault(t["interception_id"], []).append(t)
     prompts: dict = {}
     if not builder.policy.no_content:
-        for p in db.many(conn, "ExportOtlpUserPrompts", interception_ids=ids):
+        for p in query.many(conn, "ExportOtlpUserPrompts", interception_ids=ids):
             prompts.setdefault(p["interception_id"], []).append(p)
     spans: list[Span] = []
     for r in rows:
