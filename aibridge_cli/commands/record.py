@@ -314,6 +314,16 @@ def import_(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and load everything, then roll back."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", callback=_optional_format,
                                       help=FORMAT_HELP + " Prints lines, written and skipped per type."),
+    follow: bool = typer.Option(False, "--follow", help="Keep reading FILE as it grows, as tail -F does (surviving "
+                                                        "rotation), committing in batches; stop with Ctrl-C or SIGTERM."),
+    commit_every: Optional[int] = typer.Option(None, "--commit-every", min=1, metavar="N",
+                                               help="Commit every N records instead of once at the end (streaming; "
+                                                    "default with --follow: 10000)."),
+    commit_interval: Optional[str] = typer.Option(None, "--commit-interval", metavar="DURATION",
+                                                  help="Commit records pending this long (streaming; default with "
+                                                       "--follow: 2s)."),
+    on_error: str = typer.Option("stop", "--on-error", metavar="skip|stop",
+                                 help="Streaming: skip a bad line (reported with its number) or stop at it."),
 ):
     """Import NDJSON records (users, interceptions, ends, token usages, prompts, tool usages, thoughts).
 
@@ -328,6 +338,13 @@ def import_(
     from aibridge_cli.timeparse import utcnow
     from aibridge_cli.views.progress import ProgressBar
 
+    if follow or commit_every is not None or commit_interval is not None:
+        from aibridge_cli.commands.record_stream import import_stream
+
+        return import_stream(ctx, source, follow=follow, commit_every=commit_every, commit_interval=commit_interval,
+                             on_error=on_error, dry_run=dry_run, fmt=fmt)
+    if on_error != "stop":
+        raise BadInput("--on-error applies to a streaming import", hint="add --follow, --commit-every or --commit-interval")
     stream, total, label = _open_source(source)
     started = time.perf_counter()
     try:
