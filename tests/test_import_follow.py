@@ -5,7 +5,6 @@ stores nothing twice, and bad lines are skipped or stop the run."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
