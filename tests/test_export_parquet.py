@@ -221,10 +221,14 @@ def test_filters_as_and_privacy_shape_the_files(cli, conn, tmp_path):
     assert prompts == ["bob's prompt", "my key is [REDACTED:anthropic_key]"]
     assert "hunter22" not in read(masked, "tool_usages").column("input").to_pylist()[0]
 
-    # A directory exported one way refuses an incremental run another way.
+    # A directory exported one way refuses an incremental run another way; --full rewrites it whole.
     r = cli("export", "parquet", str(masked))
     assert r.exit_code == 2 and r.stderr.startswith("error: ") and "--full" in r.stderr
     assert "Traceback" not in r.stderr
+    r = cli("export", "parquet", str(masked), "--full", "--tables", "user_prompts")
+    assert r.exit_code == 2 and "every table" in r.stderr
+    export(cli, masked, "--full")
+    assert "my key is sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789" in read(masked, "user_prompts").column("prompt").to_pylist()
 
 
 def test_window_full_and_bad_input(cli, conn, demo, tmp_path):

@@ -187,6 +187,10 @@ class ParquetExport:
     def run(self, tables: list[str]) -> list[TableResult]:
         import psycopg
 
+        if self.state.existing and self.state.data.get("filters") != self.state.signature and set(tables) != set(TABLES):
+            raise BadInput("rewriting a directory with other filters or privacy options takes every table",
+                           hint="drop --tables, so that no table keeps rows exported the old way")
+
         self.conn.commit()  # leave the connection's set-up transaction; each table gets a snapshot
         self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         plans = []
