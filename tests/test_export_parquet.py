@@ -249,3 +249,32 @@ def test_window_full_and_bad_input(cli, conn, demo, tmp_path):
     for args, text in ((("--tables", "bogus"), "unknown table"), (("--since", "yesterday-ish"), "--since")):
         r = cli("export", "parquet", str(tmp_path / "x"), *args)
         assert r.exit_code == 2 and r.stderr.startswith("error: ") and text in r.stderr, r.stderr
+
+
+def test_prefetch_hands_over_errors_and_stops_its_thread_when_the_reader_leaves():
+    import threading
+
+    from aibridge_cli.data.parquet import prefetch
+
+    closed = []
+
+    def batches(fail_at=None):
+        try:
+            for i in range(100):
+                if i == fail_at:
+                    raise RuntimeError("the database went away")
+                yield i
+        finally:
+            closed.append(True)
+
+    assert list(prefetch(batches())) == list(range(100))
+    got = []
+    with pytest.raises(RuntimeError, match="went away"):
+        for item in prefetch(batches(fail_at=7)):
+            got.append(item)
+    assert got == list(range(7))
+    early = prefetch(batches())
+    assert [next(early) for _ in range(3)] == [0, 1, 2]
+    early.close()
+    assert len(closed) == 3  # every source was closed, the abandoned one too
+    assert not any(t.name == "aibridge-export-fetch" for t in threading.enumerate())
