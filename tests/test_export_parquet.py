@@ -278,3 +278,32 @@ def test_prefetch_hands_over_errors_and_stops_its_thread_when_the_reader_leaves(
     early.close()
     assert len(closed) == 3  # every source was closed, the abandoned one too
     assert not any(t.name == "aibridge-export-fetch" for t in threading.enumerate())
+
+
+def test_on_a_terminal_a_progress_bar_goes_to_stderr_and_the_export_completes(dsn, conn, demo, tmp_path):
+    import pty
+
+    master, slave = pty.openpty()
+    out = tmp_path / "lake"
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "aibridge_cli", "--dsn", dsn, "export", "parquet", str(out)],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+        p.wait(timeout=120)
+    finally:
+        os.close(master)
+    text = seen.decode("utf-8", "replace")
+    assert p.returncode == 0, text
+    assert p.stdout.read() == b""
+    assert "Traceback" not in text and "exported to" in text
+    assert "rows" in text.split("exported to")[0]  # the bar, drawn before the summary
+    assert read(out, "interceptions").num_rows == db_count(conn, "interceptions")

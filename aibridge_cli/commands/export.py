@@ -3,7 +3,6 @@ engines read (a data lake of Parquet files; OpenTelemetry spans)."""
 
 from __future__ import annotations
 
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
@@ -91,18 +90,12 @@ def parquet_cmd(
 
 @contextmanager
 def _progress(label: str):
-    """A progress bar over rows on a terminal's stderr; nothing otherwise (cron, pipes, tests)."""
-    if not sys.stderr.isatty():
-        yield (lambda n: None), (lambda n: None)
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    """The shared progress bar over rows, on a terminal's stderr only; the total is known once
+    the days to write are counted."""
+    from aibridge_cli.views.progress import ProgressBar
 
-    from aibridge_cli.render import console
-
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("rows"), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=None)
-        yield (lambda n: bar.update(task, total=n)), (lambda n: bar.advance(task, n))
+    with ProgressBar(label, total=0, unit="rows") as bar:
+        yield (lambda n: bar.update(total=n)), bar.advance
 
 
 app.command("otlp")(otlp_cmd)

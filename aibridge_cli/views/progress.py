@@ -65,11 +65,11 @@ class ProgressBar:
             self._bar.advance(self._task, n)
 
     def update(self, *, completed: Optional[int] = None, description: Optional[str] = None,
-               detail: Optional[str] = None) -> None:
+               detail: Optional[str] = None, total: Optional[int] = None) -> None:
         if self._bar is None:
             return
         fields = {} if detail is None else {"detail": detail}
-        self._bar.update(self._task, completed=completed, description=description, **fields)
+        self._bar.update(self._task, completed=completed, description=description, total=total, **fields)
 
     def __exit__(self, *exc) -> bool:
         if self._bar is not None:
