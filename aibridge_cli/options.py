@@ -54,6 +54,11 @@ def complete_tz(incomplete: str) -> list[str]:
     return sorted(z for z in available_timezones() | {"UTC"} if z.lower().startswith(incomplete.lower()))
 
 
+def optional_format(ctx: typer.Context, param: typer.CallbackParam, value: Optional[str]) -> Optional[str]:
+    """For a --format whose absence means something of its own (e.g. print only the new id)."""
+    return None if value is None else _check_format(ctx, param, value)
+
+
 FormatOpt = typer.Option("table", "--format", "-f", help=FORMAT_HELP, callback=_check_format,
                          autocompletion=_complete_format)
 TzOpt = typer.Option("UTC", "--tz", help="Time zone of the day and hour buckets (IANA name, default UTC).",
@@ -127,6 +132,17 @@ def parse_time(value: Optional[str], option: str) -> Optional[datetime]:
     return _parse(value, option)
 
 
+def parse_time_range(started_after: Optional[str], started_before: Optional[str]) -> tuple:
+    """--started-after and --started-before, checked against each other. Parse them before
+    connecting: a bad time then fails before a connection (or the embedded server) is opened."""
+    after = parse_time(started_after, "--started-after")
+    before = parse_time(started_before, "--started-before")
+    if after and before and after > before:
+        raise BadInput(f"--started-after ({after.isoformat()}) is later than --started-before ({before.isoformat()})",
+                       hint="swap the two times")
+    return after, before
+
+
 def parse_uuid(value: Optional[str], option: str) -> Optional[uuid.UUID]:
     if value is None or value == "":
         return None
@@ -191,6 +207,13 @@ def emit_with(policy, rows: Iterable[dict], fmt: str, columns: Optional[Sequence
         n = write_rows(rows, fmt, buf, columns=columns, title=title, numeric=numeric)
     pager.show(buf.getvalue())
     return n
+
+
+def emit_count(ctx: typer.Context, n: int, fmt: str) -> None:
+    if fmt == "table":
+        sys.stdout.write(f"{n}\n")  # a bare number: easy to read and to use in a script
+    else:
+        emit(ctx, [{"count": n}], fmt, columns=["count"])
 
 
 def scrub(ctx: typer.Context, obj: Any, keep_keys: bool = False) -> Any:

@@ -275,7 +275,7 @@ def test_with_details_attaches_each_rows_children(cli, data, detailed):
 
 
 def test_with_details_in_batches_gives_the_same_rows(cli, data, detailed, monkeypatch):
-    from aibridge_cli.commands import interceptions
+    from aibridge_cli.data import interceptions
 
     whole = list_json(cli, "--with-details")
     monkeypatch.setattr(interceptions, "DETAIL_BATCH", 2)
@@ -399,7 +399,7 @@ def test_show_unknown_and_malformed_ids(cli, data):
 
 
 def test_show_children_beyond_the_cap_are_counted(cli, conn, data, monkeypatch):
-    from aibridge_cli.commands import interceptions
+    from aibridge_cli.data import interceptions
 
     parent = add_interception(conn, data["bob"], started_at=at(200))
     kids = [add_interception(conn, data["bob"], started_at=at(201) + timedelta(seconds=i), thread_parent_id=parent["id"],

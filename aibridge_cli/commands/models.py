@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from aibridge_cli.data.models import list_models
 from aibridge_cli.options import FormatOpt, LimitOpt, OffsetOpt, emit, note, read_db
 
 app = typer.Typer(help="Models seen in ended interceptions.", no_args_is_help=True)
@@ -32,11 +33,9 @@ def list_cmd(
       aibridge models list
       aibridge models list --prefix gpt- -f json
     """
-    from aibridge_cli.db import query
-
     limit = limit or 100
     with read_db(ctx) as conn:
-        rows = query.many(conn, "ListAIBridgeModels", model=prefix or "", limit_=limit, offset_=offset)
+        rows = list_models(conn, prefix or "", limit=limit, offset=offset)
     emit(ctx, rows, fmt, columns=["model"])
     if fmt == "table":
         if not rows:

@@ -127,8 +127,9 @@ def _report(out, fmt: str, max_duration: Optional[str]) -> None:
     if not sys.stdout.isatty():
         sys.stdout.write(view.summary(out, max_duration) + "\n")
         return
-    from aibridge_cli.views.formats import print_table
+    from aibridge_cli.views.formats import console
+    from aibridge_cli.views.table import rows_table
 
     rows, cols = view.table_rows(out)
-    print_table(rows, cols, numeric=cols[1:])
+    console().print(rows_table(rows, cols, numeric=cols[1:]))
     note(view.summary(out, max_duration))

@@ -121,7 +121,7 @@ def summary_cmd(
             periods = buckets(start, end, bucket, telemetry.zone(zone))
             con.print(chart_view(rows, bucket, chart, width=con.width, periods=periods))
             return
-        con.print(summary_table(rows, by=bucket, width=con.width))
+        con.print(summary_table(rows, by=bucket))
         return
     keys, out = telemetry.machine_rows(rows, bucket, start, end)
     emit(ctx, out, fmt, columns=keys)

@@ -6,18 +6,14 @@ from typing import List, Optional
 
 import typer
 
-from aibridge_cli.options import FORMAT_HELP, FormatOpt
-from aibridge_cli.errors import AibridgeError, BadInput
+from aibridge_cli.data import users
+from aibridge_cli.errors import BadInput
+from aibridge_cli.ingest import fields
+from aibridge_cli.options import FORMAT_HELP, FormatOpt, emit, optional_format, read_db, write_db
 
 app = typer.Typer(help="Manage the users that interceptions belong to (initiators).", no_args_is_help=True)
 
 COLUMNS = ["id", "username", "name", "email", "avatar_url", "rbac_roles", "created_at"]
-
-
-def _optional_format(ctx: typer.Context, param: typer.CallbackParam, value: Optional[str]) -> Optional[str]:
-    from aibridge_cli.options import _check_format
-
-    return None if value is None else _check_format(ctx, param, value)
 
 
 @app.command("add")
@@ -30,7 +26,7 @@ def add(
     role: List[str] = typer.Option([], "--role", help="Site role: owner or auditor (repeat for both)."),
     id: Optional[str] = typer.Option(None, "--id", help="The user's UUID (default: a new random one)."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help=FORMAT_HELP + " Without it, prints the new id.",
-                                      callback=_optional_format),
+                                      callback=optional_format),
 ):
     """Add a user; prints the new user's id.
 
@@ -40,13 +36,6 @@ def add(
       aibridge users add dana --name "Dana Scully" --email dana@example.com
       aibridge users add root --role owner -f json
     """
-    import uuid
-
-    from aibridge_cli.db import query
-
-    from aibridge_cli.ingest import fields
-    from aibridge_cli.options import emit, write_db
-
     obj = {"username": username, "name": name, "email": email, "avatar_url": avatar_url,
            "roles": [r.strip().lower() for r in role], "id": id}
     try:
@@ -54,16 +43,8 @@ def add(
     except fields.FieldError as e:
         raise BadInput(f"--{e.field.replace('_', '-').replace('roles', 'role')}: {e.message.split(': ', 1)[-1]}",
                        hint="site roles are owner and auditor" if e.field == "roles" else None) from None
-    uid = rec["id"] or str(uuid.uuid4())
     with write_db(ctx) as conn:
-        row = query.one(conn, "InsertUser", id=uid, username=rec["username"], display_name=rec["name"],
-                     avatar_url=rec["avatar_url"], email=rec["email"], rbac_roles=rec["roles"])
-        if row is None:
-            clash = query.one(conn, "GetUserByUsername", username=rec["username"])
-            if clash is not None:
-                raise AibridgeError(f"a user named {rec['username']!r} already exists (id {clash['id']})",
-                                    hint="pick another username, or use the existing user")
-            raise AibridgeError(f"a user with id {uid} already exists", hint="leave out --id for a new random id")
+        row = users.add(conn, rec)
     if fmt is None:
         print(row["id"])
     else:
@@ -85,15 +66,11 @@ def list_users(
       aibridge users list
       aibridge users list --role owner -f csv
     """
-    from aibridge_cli.db import query
-    from aibridge_cli.ingest import fields
-    from aibridge_cli.options import emit, read_db
-
     if role is not None and role.strip().lower() not in fields.ROLES:
         raise BadInput(f"--role: unknown role {role!r}", hint=f"use one of {', '.join(fields.ROLES)}")
     cols = COLUMNS[:6] + (["deleted"] if include_deleted else []) + ["created_at"]
     with read_db(ctx) as conn:
-        rows = query.many(conn, "ListUsers", include_deleted=include_deleted, role=(role or "").strip().lower())
+        rows = users.list_users(conn, (role or "").strip().lower(), include_deleted)
     emit(ctx, rows, fmt, columns=cols)
 
 

@@ -2,7 +2,7 @@
 nested by thread_parent_id → their tool calls, prompts and thoughts.
 
 `build` turns the rows of the show queries into plain nested dicts (what `--format json`
-prints); `renderable` draws that tree with Rich; `flat_rows` lists it for csv/tsv/markdown.
+prints; views/sessions.py draws it); `flat_rows` lists it for csv/tsv/markdown.
 Pure: no database, no printing.
 """
 
@@ -127,106 +127,3 @@ def flat_rows(tree: dict) -> list[dict]:
         for node in thread["interceptions"]:
             visit(node, i, 0)
     return rows
-
-
-# --- Rich rendering -------------------------------------------------------------------------
-
-def _dur(seconds: Optional[float]) -> str:
-    if seconds is None:
-        return "?"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, sec = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes}m{sec:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
-def _time(value: datetime, day: Optional[datetime] = None) -> str:
-    """UTC; the time of day alone when it falls on the session's first day."""
-    from datetime import timezone
-
-    from aibridge_cli.views.formats import short_text
-
-    if day is not None and value.astimezone(timezone.utc).date() == day.astimezone(timezone.utc).date():
-        return value.astimezone(timezone.utc).strftime("%H:%M:%S")
-    return short_text(value)
-
-
-def _token_text(d: dict) -> str:
-    text = f"in {d['input_tokens']:,} · out {d['output_tokens']:,}"
-    if d["cache_read_tokens"] or d["cache_write_tokens"]:
-        text += f" · cache read {d['cache_read_tokens']:,} / write {d['cache_write_tokens']:,}"
-    return text
-
-
-def _one_line(text: str, width: int = 100) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def renderable(tree: dict):
-    from rich.console import Group
-    from rich.text import Text
-    from rich.tree import Tree
-
-    user = tree["user_username"] or f"{tree['user_id']} (no users row)"
-    head = Text()
-    head.append("session ", style="bold")
-    head.append(tree["session_id"], style="bold cyan")
-    head.append(f"  {user}", style="bold")
-    head.append(f"  {_time(tree['started_at'])} UTC · {_dur(tree['duration_seconds'])}", style="dim")
-    root = Tree(head)
-    for no, thread in enumerate(tree["threads"], 1):
-        label = Text(no_wrap=True, overflow="ellipsis")
-        label.append(f"thread {no}", style="bold")
-        label.append(f"  {_time(thread['started_at'], tree['started_at'])} · {_dur(thread['duration_seconds'])} · "
-                     f"{thread['interception_count']} interception{'s' if thread['interception_count'] != 1 else ''} · ")
-        label.append(_token_text(thread), style="green")
-        branch = root.add(label)
-        for node in thread["interceptions"]:
-            _add_interception(branch, node, tree["started_at"])
-    calls, errors = tree["tool_calls"], tree["tool_errors"]
-    summary = Text()
-    summary.append(f"{tree['thread_count']} thread{'s' if tree['thread_count'] != 1 else ''}, "
-                   f"{tree['interception_count']} interception{'s' if tree['interception_count'] != 1 else ''}, "
-                   f"{calls} tool call{'s' if calls != 1 else ''}", style="bold")
-    if errors:
-        summary.append(f" ({errors} failed)", style="bold red")
-    summary.append(f", {_token_text(tree)}, {_dur(tree['duration_seconds'])}", style="bold")
-    return Group(root, summary)
-
-
-def _add_interception(parent, node: dict, day: datetime) -> None:
-    from rich.text import Text
-
-    label = Text(no_wrap=True, overflow="ellipsis")
-    label.append(f"{node['provider']}/{node['model']}", style="bold")
-    label.append(f"  {_time(node['started_at'], day)} · {_dur(node['duration_seconds'])} · ")
-    label.append(_token_text(node), style="green")
-    label.append(f"  {node['id']}", style="dim")
-    branch = parent.add(label)
-    for p in node["prompts"]:
-        t = Text(no_wrap=True, overflow="ellipsis")
-        t.append("prompt ", style="yellow")
-        t.append(_one_line(p["prompt"]))
-        branch.add(t)
-    for th in node["thoughts"]:
-        t = Text(no_wrap=True, overflow="ellipsis")
-        source = f" ({th['source']})" if th["source"] else ""
-        t.append(f"thought{source} ", style="magenta")
-        t.append(_one_line(th["content"]), style="dim")
-        branch.add(t)
-    for u in node["tool_usages"]:
-        t = Text(no_wrap=True, overflow="ellipsis")
-        t.append("tool ", style="blue")
-        t.append(u["tool"], style="bold")
-        if u["injected"]:
-            t.append(" [injected" + (f" from {u['server_url']}" if u["server_url"] else "") + "]", style="cyan")
-        t.append(" " + _one_line(u["input"], 80), style="dim")
-        if u["invocation_error"]:
-            t.append("  ✗ " + _one_line(u["invocation_error"], 80), style="bold red")
-        branch.add(t)
-    for child in node["children"]:
-        _add_interception(branch, child, day)

@@ -8,17 +8,23 @@ interception that could matter.
 The cursor is the whole sort key of the page's last session (started_at, session_id,
 initiator_id), so paging never skips or repeats a session, even when many start at the same
 instant or two users share a session key.
+
+Each function imports db.query (and so psycopg) itself: it loads only once a command has
+connected, never for --help or bad input.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import shlex
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from aibridge_cli.data import session_tree
 from aibridge_cli.errors import BadInput, NotFound
+from aibridge_cli.views.text import cut  # a leaf module: shortens the bad token in the message
 
 CURSOR_PREFIX = "s1."
 FIRST_SCAN_FACTOR = 8     # interceptions scanned per session wanted at first (about 4 per session)
@@ -42,7 +48,7 @@ class Cursor:
     @classmethod
     def decode(cls, token: str, option: str = "--after") -> "Cursor":
         text = (token or "").strip()
-        bad = BadInput(f"{option}: {short(text)!r} is not a cursor printed by 'aibridge sessions list'",
+        bad = BadInput(f"{option}: {cut(text, 40)!r} is not a cursor printed by 'aibridge sessions list'",
                        hint="copy the whole token from the 'next page' line, or drop the option to start at the newest session")
         if not text.startswith(CURSOR_PREFIX):
             raise bad
@@ -60,10 +66,6 @@ class Cursor:
     @classmethod
     def of(cls, row: dict) -> "Cursor":
         return cls(row["started_at"], row["session_id"], row["user_id"])
-
-
-def short(text: str, width: int = 40) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def filter_params(*, started_after=None, started_before=None, initiator_id=None, provider=None,
@@ -115,3 +117,51 @@ def fetch_page(conn, filters: dict, *, limit: int, offset: int = 0,
     page = rows[:limit]
     following = Cursor.of(page[-1]) if len(rows) > limit and page else None
     return page, following
+
+
+def count(conn, filters: dict) -> int:
+    """How many sessions `fetch_page` would page through with the same filters."""
+    from aibridge_cli.db import query
+
+    query.run(conn, "TuneSessionsCount")
+    return query.one(conn, "CountAIBridgeSessions", **filters)["count"]
+
+
+def load_tree(conn, session_id: str, who: uuid.UUID | None = None, initiator: str | None = None) -> dict:
+    """One session as a tree (data/session_tree.py). `who` picks the user when several share
+    the session id; `initiator` is how the user wrote it, for the error messages."""
+    from aibridge_cli.db import query
+
+    owners = query.many(conn, "ListAIBridgeSessionInitiators", **filter_params(), key_session_id=session_id)
+    owner = pick_owner(owners, session_id, who, initiator)
+    key = {"session_id": session_id, "initiator_id": owner["initiator_id"]}
+    return session_tree.build(
+        session_id, owner,
+        interceptions=query.many(conn, "ListAIBridgeSessionInterceptions", **key),
+        tool_usages=query.many(conn, "ListAIBridgeSessionToolUsages", **key),
+        prompts=query.many(conn, "ListAIBridgeSessionPrompts", **key),
+        thoughts=query.many(conn, "ListAIBridgeSessionThoughts", **key),
+    )
+
+
+def pick_owner(owners: list[dict], session_id: str, who: uuid.UUID | None, initiator: str | None) -> dict:
+    """The one user whose session is meant: the session key alone is not unique across users."""
+    if not owners:
+        raise NotFound(f"no session with id {session_id!r}",
+                       hint="list sessions with 'aibridge sessions list' (in-flight interceptions are not part of a session)")
+    if who is not None:
+        for o in owners:
+            if o["initiator_id"] == who:
+                return o
+        raise NotFound(f"--initiator {initiator}: that user has no session with id {session_id!r}",
+                       hint="sessions with this id belong to " + _names(owners))
+    if len(owners) > 1:
+        raise BadInput(f"{len(owners)} users have a session with id {session_id!r}: {_names(owners)}",
+                       hint=f"choose one with --initiator, e.g. aibridge sessions show {shlex.quote(session_id)} "
+                            f"--initiator {owners[0]['user_username'] or owners[0]['initiator_id']}")
+    return owners[0]
+
+
+def _names(owners: list[dict]) -> str:
+    return ", ".join(f"{o['user_username']} ({o['initiator_id']})" if o["user_username"]
+                     else f"{o['initiator_id']} (no users row)" for o in owners)

@@ -10,70 +10,20 @@ import csv
 import json
 import os
 import sys
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
-from typing import IO, Any, Iterable, Iterator, Sequence
-from uuid import UUID
+from typing import IO, Iterable, Iterator, Sequence
+
+# Value conversions live in views.text; they are named here too because the formats are where
+# callers look for "the JSON of a row".
+from aibridge_cli.views.table import rows_table
+from aibridge_cli.views.text import cell_text, dumps, to_json_value  # noqa: F401
 
 FORMATS = ("table", "json", "jsonl", "csv", "tsv", "markdown")
 MACHINE_FORMATS = ("json", "jsonl", "csv", "tsv")
 
 
-def to_json_value(value: Any) -> Any:
-    """A JSON-ready value: RFC 3339 times with an offset, UUIDs and decimals as plain values."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, dict):
-        return {k: to_json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json_value(v) for v in value]
-    return value
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(to_json_value(value), ensure_ascii=False)
-
-
-def cell_text(value: Any) -> str:
-    """A value as one cell of csv/tsv/markdown text: lists and objects as JSON."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list, tuple)):
-        return dumps(value)
-    v = to_json_value(value)
-    return v if isinstance(v, str) else str(v)
-
-
-def short_text(value: Any, width: int = 60) -> str:
-    """A value for a terminal cell: times shortened, newlines folded, long text cut."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc)
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int)) for v in value):
-        text = ", ".join(str(v) for v in value)
-    elif isinstance(value, int):
-        return f"{value:,}"
-    else:
-        text = cell_text(value)
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+def document(value) -> str:
+    """One record as an indented JSON document (the `show` commands' --format json)."""
+    return json.dumps(to_json_value(value), ensure_ascii=False, indent=2) + "\n"
 
 
 def columns_of(rows: Sequence[dict], columns: Sequence[str] | None) -> list[str]:
@@ -106,7 +56,7 @@ def write_rows(rows: Iterable[dict], fmt: str, out: IO[str] | None = None,
         out.write(tabulate(body, headers=cols, tablefmt="github", disable_numparse=True) + "\n")
         return len(materialised)
     if fmt == "table":
-        print_table(materialised, cols, out=out, title=title, numeric=numeric)
+        console(out).print(rows_table(materialised, cols, title=title, numeric=numeric))
         return len(materialised)
     raise ValueError(f"unknown format {fmt!r}")
 
@@ -150,24 +100,6 @@ def console(out: IO[str] | None = None, stderr: bool = False):
         width = int(os.environ["COLUMNS"])
     return Console(file=out or (sys.stderr if stderr else sys.stdout), width=width,
                    highlight=False, soft_wrap=False)
-
-
-def print_table(rows: Sequence[dict], cols: Sequence[str], out: IO[str] | None = None,
-                title: str | None = None, numeric: Sequence[str] = ()) -> None:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    con = console(out)
-    table = Table(title=title, box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False)
-    for c in cols:
-        is_num = c in numeric or (rows and all(isinstance(r.get(c), (int, float, Decimal)) and not isinstance(r.get(c), bool)
-                                              for r in rows if r.get(c) is not None) and any(r.get(c) is not None for r in rows))
-        table.add_column(c, justify="right" if is_num else "left", overflow="ellipsis", no_wrap=True,
-                         min_width=min(len(c), 12))
-    for r in rows:
-        table.add_row(*[Text(short_text(r.get(c))) for c in cols])  # Text: no markup in data
-    con.print(table)
 
 
 def stderr_line(text: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from aibridge_cli.views.formats import short_text
+from aibridge_cli.views.text import cell
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -45,7 +45,7 @@ def _table(title: str, columns: Sequence[tuple[str, str, bool]], rows: Sequence[
     if not rows:
         table.add_row(Text(empty, style="dim"), *[""] * (len(columns) - 1))
     for row in rows:
-        table.add_row(*[Text(short_text(row.get(key), 60)) for key, _, _ in columns])
+        table.add_row(*[Text(cell(row.get(key), 60)) for key, _, _ in columns])
     return table
 
 

@@ -1,0 +1,108 @@
+"""Terminal layouts for `aibridge sessions`: the list table and the tree of `show`.
+
+Rows and trees come in as plain dicts (data/sessions.py, data/session_tree.py); Rich
+renderables go out; the command prints them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Sequence
+
+from aibridge_cli.views.table import Column, FitTable
+from aibridge_cli.views.text import cell, clock, duration, number, one_line, plural, when
+
+# The prompt shows at least this much of itself before columns are dropped to make room.
+PROMPT_MIN = 16
+
+
+def list_table(rows: Sequence[dict]) -> FitTable:
+    """What fits a terminal (every column is in the machine formats): the id whole, so that it
+    can be pasted into `sessions show`, and the last prompt taking what room is left. A narrow
+    terminal drops client first, then models, threads, output, input, the prompt, the user."""
+    return FitTable([
+        Column("started_at", [when(r["started_at"]) for r in rows]),
+        Column("user", [r["user_username"] for r in rows], drop=7),
+        Column("client", [r["client"] or "" for r in rows], drop=1),
+        Column("models", [", ".join(r["models"]) for r in rows], drop=2),
+        Column("threads", [number(r["threads"]) for r in rows], numeric=True, drop=3),
+        Column("input", [number(r["input_tokens"]) for r in rows], numeric=True, drop=5),
+        Column("output", [number(r["output_tokens"]) for r in rows], numeric=True, drop=4),
+        Column("session_id", [r["session_id"] for r in rows]),
+        Column("last_prompt", [cell(r["last_prompt"], 200) for r in rows], drop=6, flex=PROMPT_MIN),
+    ])
+
+
+def _tokens(d: dict) -> str:
+    text = f"in {d['input_tokens']:,} · out {d['output_tokens']:,}"
+    if d["cache_read_tokens"] or d["cache_write_tokens"]:
+        text += f" · cache read {d['cache_read_tokens']:,} / write {d['cache_write_tokens']:,}"
+    return text
+
+
+def tree(session: dict):
+    """The session as a Rich tree (threads → interceptions → prompts, thoughts, tool calls),
+    then a one-line summary."""
+    from rich.console import Group
+    from rich.text import Text
+    from rich.tree import Tree
+
+    user = session["user_username"] or f"{session['user_id']} (no users row)"
+    head = Text()
+    head.append("session ", style="bold")
+    head.append(session["session_id"], style="bold cyan")
+    head.append(f"  {user}", style="bold")
+    head.append(f"  {clock(session['started_at'])} UTC · {duration(session['duration_seconds'], '?')}", style="dim")
+    root = Tree(head)
+    for no, thread in enumerate(session["threads"], 1):
+        label = Text(no_wrap=True, overflow="ellipsis")
+        label.append(f"thread {no}", style="bold")
+        label.append(f"  {clock(thread['started_at'], session['started_at'])} · "
+                     f"{duration(thread['duration_seconds'], '?')} · "
+                     f"{plural(thread['interception_count'], 'interception')} · ")
+        label.append(_tokens(thread), style="green")
+        branch = root.add(label)
+        for node in thread["interceptions"]:
+            _add_interception(branch, node, session["started_at"])
+    summary = Text()
+    summary.append(f"{plural(session['thread_count'], 'thread')}, "
+                   f"{plural(session['interception_count'], 'interception')}, "
+                   f"{plural(session['tool_calls'], 'tool call')}", style="bold")
+    if session["tool_errors"]:
+        summary.append(f" ({session['tool_errors']} failed)", style="bold red")
+    summary.append(f", {_tokens(session)}, {duration(session['duration_seconds'], '?')}", style="bold")
+    return Group(root, summary)
+
+
+def _add_interception(parent, node: dict, day: datetime) -> None:
+    from rich.text import Text
+
+    label = Text(no_wrap=True, overflow="ellipsis")
+    label.append(f"{node['provider']}/{node['model']}", style="bold")
+    label.append(f"  {clock(node['started_at'], day)} · {duration(node['duration_seconds'], '?')} · ")
+    label.append(_tokens(node), style="green")
+    label.append(f"  {node['id']}", style="dim")
+    branch = parent.add(label)
+    for p in node["prompts"]:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append("prompt ", style="yellow")
+        t.append(one_line(p["prompt"]))
+        branch.add(t)
+    for th in node["thoughts"]:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        source = f" ({th['source']})" if th["source"] else ""
+        t.append(f"thought{source} ", style="magenta")
+        t.append(one_line(th["content"]), style="dim")
+        branch.add(t)
+    for u in node["tool_usages"]:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append("tool ", style="blue")
+        t.append(u["tool"], style="bold")
+        if u["injected"]:
+            t.append(" [injected" + (f" from {u['server_url']}" if u["server_url"] else "") + "]", style="cyan")
+        t.append(" " + one_line(u["input"], 80), style="dim")
+        if u["invocation_error"]:
+            t.append("  ✗ " + one_line(u["invocation_error"], 80), style="bold red")
+        branch.add(t)
+    for child in node["children"]:
+        _add_interception(branch, child, day)
