@@ -11,7 +11,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-
 from factories import add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user, at
 
 GHOST = uuid.UUID("99999999-9999-4999-8999-999999999999")  # an initiator with no users row

@@ -10,9 +10,24 @@ import typer
 
 from aibridge_cli.data import interceptions
 from aibridge_cli.options import (
+    ClientOpt,
+    FormatOpt,
+    InitiatorOpt,
+    LimitOpt,
+    ModelOpt,
+    OffsetOpt,
+    ProviderOpt,
+    StartedAfterOpt,
+    StartedBeforeOpt,
+    emit,
+    emit_count,
+    next_page_hint,
+    note,
+    parse_time_range,
+    parse_uuid,
+    read_db,
+    resolve_user,
     scrub,
-    ClientOpt, FormatOpt, InitiatorOpt, LimitOpt, ModelOpt, OffsetOpt, ProviderOpt, StartedAfterOpt,
-    StartedBeforeOpt, emit, emit_count, next_page_hint, note, parse_time_range, parse_uuid, read_db, resolve_user,
 )
 from aibridge_cli.views import interceptions as views
 from aibridge_cli.views.formats import console, document

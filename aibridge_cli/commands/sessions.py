@@ -7,13 +7,27 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.options import (
-    scrub,
-    ClientOpt, FormatOpt, InitiatorOpt, LimitOpt, ModelOpt, OffsetOpt, ProviderOpt, StartedAfterOpt,
-    StartedBeforeOpt, emit, emit_count, next_page_hint, note, parse_time_range, read_db, resolve_user,
-)
 from aibridge_cli.data import session_tree, sessions
 from aibridge_cli.errors import BadInput
+from aibridge_cli.options import (
+    ClientOpt,
+    FormatOpt,
+    InitiatorOpt,
+    LimitOpt,
+    ModelOpt,
+    OffsetOpt,
+    ProviderOpt,
+    StartedAfterOpt,
+    StartedBeforeOpt,
+    emit,
+    emit_count,
+    next_page_hint,
+    note,
+    parse_time_range,
+    read_db,
+    resolve_user,
+    scrub,
+)
 from aibridge_cli.views import sessions as views
 from aibridge_cli.views.formats import console, document, dumps
 
