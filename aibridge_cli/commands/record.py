@@ -10,18 +10,12 @@ from typing import Optional
 import typer
 
 from aibridge_cli.errors import BadInput
-from aibridge_cli.options import FORMAT_HELP
+from aibridge_cli.options import FORMAT_HELP, optional_format
 
 app = typer.Typer(help="Write AI Bridge records: one at a time, or in bulk from NDJSON.", no_args_is_help=True)
 
 
-def _optional_format(ctx: typer.Context, param: typer.CallbackParam, value: Optional[str]) -> Optional[str]:
-    from aibridge_cli.options import _check_format
-
-    return None if value is None else _check_format(ctx, param, value)
-
-
-FmtOpt = typer.Option(None, "--format", "-f", callback=_optional_format,
+FmtOpt = typer.Option(None, "--format", "-f", callback=optional_format,
                       help=FORMAT_HELP + " Without it, prints the new record's id.")
 IdOpt = typer.Option(None, "--id", help="The record's UUID (default: a new random one).")
 InterceptionArg = typer.Argument(..., metavar="INTERCEPTION_ID", help="The interception this record belongs to.")
@@ -282,7 +276,7 @@ def thought(
                                          help="thinking, reasoning_summary or commentary (stored in metadata)."),
     metadata: Optional[str] = MetadataOpt,
     created_at: Optional[str] = CreatedAtOpt,
-    fmt: Optional[str] = typer.Option(None, "--format", "-f", callback=_optional_format,
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", callback=optional_format,
                                       help=FORMAT_HELP + " Without it, prints nothing (thoughts have no id)."),
 ):
     """Record a model thought (from --content, or stdin).
@@ -312,7 +306,7 @@ def import_(
     ctx: typer.Context,
     source: str = typer.Argument(..., metavar="FILE|-", help="NDJSON file to import, or - for stdin."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and load everything, then roll back."),
-    fmt: Optional[str] = typer.Option(None, "--format", "-f", callback=_optional_format,
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", callback=optional_format,
                                       help=FORMAT_HELP + " Prints lines, written and skipped per type."),
     follow: bool = typer.Option(False, "--follow", help="Keep reading FILE as it grows, as tail -F does (surviving "
                                                         "rotation), committing in batches; stop with Ctrl-C or SIGTERM."),
