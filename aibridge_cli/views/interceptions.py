@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from aibridge_cli.views.table import Column, FitTable
-from aibridge_cli.views.text import cell, clip, number, one_line, span, when
+from aibridge_cli.views.text import cell, clip, fold, number, one_line, span, when
 
 # A prompt or thought longer than this is cut on the `show` page (--format json has it all).
 SHOW_TEXT_LIMIT = 2000
@@ -53,7 +53,7 @@ def list_table(rows: Sequence[dict], *, with_details: bool = False) -> FitTable:
             Column("in", [number(sum(t["input_tokens"] for t in ts)) for ts in tokens], numeric=True, drop=6),
             Column("out", [number(sum(t["output_tokens"] for t in ts)) for ts in tokens], numeric=True, drop=5),
             Column("tools", [one_line(_tool_names(r.get("tool_usages") or []), 40) for r in rows], drop=4),
-            Column("prompt", [one_line(ps[-1]["prompt"], 10**9) if ps else "" for ps in prompts], flex=PROMPT_FIT,
+            Column("prompt", [fold(ps[-1]["prompt"]) if ps else "" for ps in prompts], flex=PROMPT_FIT,
                    min_width=PROMPT_MIN),
         ]
     return FitTable(columns)

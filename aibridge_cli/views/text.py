@@ -21,9 +21,14 @@ def cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + ELLIPSIS
 
 
+def fold(text: Any) -> str:
+    """Whitespace (newlines included) as single spaces: a table row stays one row."""
+    return " ".join(str(text).split())
+
+
 def one_line(text: Any, width: int = 100) -> str:
-    """Whitespace (newlines included) folded to single spaces, then cut: a table row stays one row."""
-    return cut(" ".join(str(text).split()), width)
+    """Folded, then cut."""
+    return cut(fold(text), width)
 
 
 def clip(text: str, limit: int) -> str:
