@@ -7,7 +7,6 @@ import io
 import json
 
 import pytest
-
 from factories import add_interception, add_user, at
 
 MODELS = ["a%b", "abc", "claude-opus-4", "claude-sonnet-4", "gpt-5", "gpt-5-mini", "gpt_5", "gptx5", "x\\y", "xy"]

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from aibridge_cli.policy import redaction
 from aibridge_cli import options
+from aibridge_cli.policy import redaction
 from aibridge_cli.views.formats import FORMATS
 
 # Realistic in shape (lengths, prefixes, alphabets); none of them is a live credential.

@@ -7,9 +7,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-
-from factories import (T0, add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user,
-                       at)
+from factories import T0, add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user, at
 
 GHOST = uuid.UUID("00000000-0000-4000-8000-0000000000ff")  # an initiator without a users row
 

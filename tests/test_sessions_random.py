@@ -11,16 +11,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
-from aibridge_cli.db import query
-
-from aibridge_cli.sqlc import registry
+from factories import add_interception, add_prompt, add_token_usage, add_user, at
 
 from aibridge_cli.data import sessions
-from aibridge_cli.errors import AibridgeError, BadInput
 from aibridge_cli.data.sessions import Cursor, fetch_page, filter_params
+from aibridge_cli.db import query
+from aibridge_cli.errors import AibridgeError, BadInput
+from aibridge_cli.sqlc import registry
 from aibridge_cli.sqlc.translate import parse_file
-from factories import add_interception, add_prompt, add_token_usage, add_user, at
 
 REFERENCE = {q.name: q for q in parse_file(Path(__file__).with_name("sessions_reference.sql"))}
 CLIENTS = ["Claude Code", "Codex", "Cursor", None]
@@ -190,7 +188,7 @@ def test_every_window_gives_an_exact_prefix(conn, seed):
 
 
 def test_after_session_id_matches_the_cursor_where_unambiguous(conn, seed=6):
-    data = build(conn, seed)
+    build(conn, seed)  # the rows are read back through the reference query
     truth = reference(conn, filter_params())
     owners = {}
     for r in truth:
