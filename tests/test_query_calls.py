@@ -109,7 +109,7 @@ def binds(monkeypatch):
     return seen, refused
 
 
-def test_every_call_that_spreads_its_parameters_binds_when_the_commands_run(cli, conn, binds):
+def test_every_call_that_spreads_its_parameters_binds_when_the_commands_run(cli, conn, binds, tmp_path):
     seen, refused = binds
     alice = add_user(conn, "alice")
     first = add_interception(conn, alice, started_at=at(0), client_session_id="s-1")
@@ -131,6 +131,8 @@ def test_every_call_that_spreads_its_parameters_binds_when_the_commands_run(cli,
         ("interceptions", "list", "-f", "jsonl", "--with-details"),
         ("interceptions", "count", "--initiator", "alice"),
         ("telemetry", "summary", "--since", at(-60).isoformat(), "--until", at(60).isoformat(), "-f", "json"),
+        ("export", "otlp", "--model", "claude-sonnet-4", "-o", "-"),
+        ("export", "parquet", str(tmp_path / "lake"), "--model", "claude-sonnet-4"),
         ("prune", "--before", at(-60).isoformat(), "--orphans", "-f", "json"),
     ]
     for args in runs:

@@ -32,12 +32,16 @@ from typing import Callable, Iterator, Optional
 from aibridge_cli.errors import AibridgeError, BadInput
 
 TABLES = ("interceptions", "token_usages", "user_prompts", "tool_usages", "model_thoughts", "users")
-_QUERIES = {
-    "interceptions": ("ExportInterceptionDays", "ExportInterceptionRows"),
-    "token_usages": ("ExportTokenUsageDays", "ExportTokenUsageRows"),
-    "user_prompts": ("ExportUserPromptDays", "ExportUserPromptRows"),
-    "tool_usages": ("ExportToolUsageDays", "ExportToolUsageRows"),
-    "model_thoughts": ("ExportModelThoughtDays", "ExportModelThoughtRows"),
+# table -> the query that counts its rows per day, and the one that streams them
+_DAY_QUERIES = {
+    "interceptions": "ExportInterceptionDays", "token_usages": "ExportTokenUsageDays",
+    "user_prompts": "ExportUserPromptDays", "tool_usages": "ExportToolUsageDays",
+    "model_thoughts": "ExportModelThoughtDays",
+}
+_ROW_QUERIES = {
+    "interceptions": "ExportInterceptionRows", "token_usages": "ExportTokenUsageRows",
+    "user_prompts": "ExportUserPromptRows", "tool_usages": "ExportToolUsageRows",
+    "model_thoughts": "ExportModelThoughtRows",
 }
 TEXT_TYPES = ("uuid", "json", "jsonb", "numeric")
 JSON_OIDS = (114, 3802)
@@ -209,7 +213,7 @@ class ParquetExport:
     def _days(self, table: str) -> dict[str, list]:
         from aibridge_cli.db import query
 
-        rows = query.many(self.conn, _QUERIES[table][0], since=self.window.since, until=self.window.until,
+        rows = query.many(self.conn, _DAY_QUERIES[table], since=self.window.since, until=self.window.until,
                        **self.filters.params())
         return {r["day"].isoformat(): _fingerprint(r) for r in rows}
 
@@ -253,7 +257,7 @@ class ParquetExport:
             return result
         first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
         stream = query.stream_batches(
-            self.conn, _QUERIES[table][1], size=BATCH, as_text=TEXT_TYPES, days=[date.fromisoformat(d) for d in days],
+            self.conn, _ROW_QUERIES[table], size=BATCH, as_text=TEXT_TYPES, days=[date.fromisoformat(d) for d in days],
             since=datetime.combine(first, time(0), tzinfo=timezone.utc),
             until=datetime.combine(last + timedelta(days=1), time(0), tzinfo=timezone.utc), **self.filters.params())
 
