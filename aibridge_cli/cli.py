@@ -71,7 +71,10 @@ def hoist_global_options(args: list[str]) -> list[str]:
 
 
 class RootGroup(TyperGroup):
-    """Loads commands on demand and runs every command inside the error boundary, also under CliRunner."""
+    """Loads commands on demand and runs every command inside the error boundary, also under CliRunner.
+
+    Typer's own main() turns a broken pipe into exit 1 before any handler of ours runs, so
+    the context is made and invoked here, as click's main() does, with our handlers."""
 
     def list_commands(self, ctx):
         return [*COMMANDS, *(n for n in super().list_commands(ctx) if n not in COMMANDS)]
@@ -87,34 +90,38 @@ class RootGroup(TyperGroup):
         prog_name = "aibridge"  # CliRunner would otherwise name it after the callback
         args = hoist_global_options(list(sys.argv[1:] if args is None else args))
         try:
-            rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
-                              standalone_mode=False, **extra)
+            _check_text(args)
+            self._main_shell_completion(extra, prog_name, complete_var)
+            try:
+                with self.make_context(prog_name, list(args), **extra) as ctx:  # it consumes its list
+                    rv = self.invoke(ctx)
+            except typer.Exit as e:
+                rv = e.exit_code
+            except EOFError:
+                raise typer.Abort() from None
             code = rv if isinstance(rv, int) else 0
-            if code == 130:  # typer turns Ctrl-C into Exit(130) before it reaches us
+            if code == 130:
                 sys.stderr.write("\naborted\n")
         except AibridgeError as e:
-            _print_error(e.message, e.hint)
+            _print_error(e.message, e.hint, args)
             code = e.exit_code
         except _UsageError as e:
             if type(e).__name__ == "NoArgsIsHelpError":  # a group called bare: its help, as usage
                 sys.stderr.write(e.ctx.get_help() + "\n" if e.ctx else "")
             else:
                 cmd = e.ctx.command_path if e.ctx else prog_name
-                _print_error(e.format_message(), f"see '{cmd} --help'")
+                _print_error(e.format_message(), f"see '{cmd} --help'", args)
             code = EXIT_USAGE
         except _ClickException as e:
-            _print_error(e.format_message())
+            _print_error(e.format_message(), None, args)
             code = e.exit_code
         except (typer.Abort, KeyboardInterrupt):
             sys.stderr.write("\naborted\n")
             code = 130
-        except BrokenPipeError:
-            # `aibridge ... | head`: the reader left; not an error worth a message.
-            _silence_stdout()
-            code = 0
         except OSError as e:
-            if e.errno != errno.EPIPE:
+            if e.errno != errno.EPIPE:  # BrokenPipeError included
                 raise
+            # `aibridge ... | head`: the reader left; not an error worth a message, nor a failure.
             _silence_stdout()
             code = 0
         if standalone_mode:
@@ -122,10 +129,38 @@ class RootGroup(TyperGroup):
         return code
 
 
-def _print_error(message: str, hint: str | None = None) -> None:
-    sys.stderr.write(f"error: {' '.join(str(message).split())}\n")
+def _check_text(args: list[str]) -> None:
+    """Arguments and AIBRIDGE_* settings that are not UTF-8 (Python hands them over as lone
+    surrogates) are bad input here, before any parser or the database sees them."""
+    for i, a in enumerate(args):
+        if not _is_utf8(a):
+            before = args[i - 1] if i and args[i - 1].startswith("-") and _is_utf8(args[i - 1]) else None
+            opt = a.split("=", 1)[0] if a.startswith("--") and "=" in a and _is_utf8(a.split("=", 1)[0]) else None
+            what = f"the value of {before}" if before else f"the value of {opt}" if opt else f"argument {i + 1}"
+            raise AibridgeError(f"{what} is not valid UTF-8", hint="pass text as UTF-8 (check the terminal's or "
+                                "the script's encoding)", exit_code=EXIT_USAGE)
+    for k, v in os.environ.items():
+        if k.startswith("AIBRIDGE_") and not _is_utf8(v):
+            raise AibridgeError(f"the setting {k} is not valid UTF-8", hint="set it to UTF-8 text",
+                                exit_code=EXIT_USAGE)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _print_error(message: str, hint: str | None = None, args: list[str] | None = None) -> None:
+    """One line of error, one of hint; any password of the DSNs in use masked, whatever raised it."""
+    from aibridge_cli.db.dsn import scrub, secrets_in_use
+
+    secrets = secrets_in_use(args)
+    sys.stderr.write(f"error: {scrub(' '.join(str(message).split()), secrets)}\n")
     if hint:
-        sys.stderr.write(f"hint: {hint}\n")
+        sys.stderr.write(f"hint: {scrub(' '.join(str(hint).split()), secrets)}\n")
 
 
 def _silence_stdout() -> None:
@@ -173,10 +208,17 @@ def root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ):
     from aibridge_cli.db.connect import Settings
-    from aibridge_cli.timeparse import parse_duration
+    from aibridge_cli.timeparse import parse_timeout, start_clock
 
+    start_clock()  # one reading of "now" for the whole command (--since 7d, defaults, prune's cutoff)
     # 0 turns the statement timeout off, as psql users know it from statement_timeout = 0
-    ms = 0 if timeout.strip() == "0" else int(parse_duration(timeout, "--timeout").total_seconds() * 1000)
+    ms = 0 if timeout.strip() == "0" else parse_timeout(timeout, "--timeout")
+    if dsn is not None and not dsn.strip():
+        raise AibridgeError("--dsn: must not be empty", hint="give a DSN, or leave --dsn out for the embedded "
+                            "database", exit_code=EXIT_USAGE)
+    if as_user is not None and not as_user.strip():
+        raise AibridgeError("--as: must not be empty", hint="give a username or a user's UUID, or leave --as out",
+                            exit_code=EXIT_USAGE)
     from aibridge_cli import profiles
 
     chosen = profiles.load(profile)

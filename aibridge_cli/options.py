@@ -5,7 +5,7 @@ Options are declared once here so every command spells and documents them alike.
 
 from __future__ import annotations
 
-import json
+import re
 import sys
 import uuid
 from contextlib import contextmanager
@@ -40,6 +40,25 @@ def _check_format(ctx: typer.Context, param: typer.CallbackParam, value: str) ->
     return v
 
 
+def StrictInt(min: int = 0, max: int = 2**63 - 1):  # noqa: N802  (reads like the type it stands for)
+    """A parser for whole numbers in ASCII digits within [min, max]: click's INT goes through
+    int(), which also reads '٣', '１２' and '1_000'."""
+
+    def parse(value) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip(" \t")
+        if not _INT.fullmatch(text) or len(text) > 20:
+            raise typer.BadParameter(f"{value!r} is not a whole number (digits 0-9)")
+        n = int(text)
+        if not min <= n <= max:
+            raise typer.BadParameter(f"{n} is not in the range {min}..{max:,}")
+        return n
+
+    return parse
+
+
+_INT = re.compile(r"-?[0-9]+", re.ASCII)
 def _complete_format(incomplete: str) -> list[str]:
     return [f for f in FORMATS if f.startswith(incomplete)]
 
@@ -63,8 +82,9 @@ FormatOpt = typer.Option("table", "--format", "-f", help=FORMAT_HELP, callback=_
                          autocompletion=_complete_format)
 TzOpt = typer.Option("UTC", "--tz", help="Time zone of the day and hour buckets (IANA name, default UTC).",
                      callback=_check_tz, autocompletion=complete_tz)
-LimitOpt = typer.Option(100, "--limit", "-n", min=0, help="Rows per page (0 means the default, 100).")
-OffsetOpt = typer.Option(0, "--offset", min=0, help="Rows to skip before the page.")
+LimitOpt = typer.Option(100, "--limit", "-n", parser=StrictInt(0, 1_000_000),
+                        help="Rows per page (0 means the default, 100).")
+OffsetOpt = typer.Option(0, "--offset", parser=StrictInt(0), help="Rows to skip before the page.")
 StartedAfterOpt = typer.Option(None, "--started-after", "--since",
                                help="Only interceptions started at or after this time.")
 StartedBeforeOpt = typer.Option(None, "--started-before", "--until",
@@ -125,7 +145,8 @@ def write_db(ctx: typer.Context) -> Iterator[Any]:
 
 
 def parse_time(value: Optional[str], option: str) -> Optional[datetime]:
-    if value is None or value == "":
+    """None when the option was not given; an empty value is an error, not "not given"."""
+    if value is None:
         return None
     from aibridge_cli.timeparse import parse_time as _parse
 
@@ -143,35 +164,53 @@ def parse_time_range(started_after: Optional[str], started_before: Optional[str]
     return after, before
 
 
+UUID_HINT = "a UUID looks like 0b9f2d8e-6c1a-4a8e-9f43-3d2b5c7e1a90"
+
+
 def parse_uuid(value: Optional[str], option: str) -> Optional[uuid.UUID]:
-    if value is None or value == "":
+    """ASCII hex digits only (uuid.UUID itself takes full-width digits and braces)."""
+    if value is None:
         return None
-    try:
-        return uuid.UUID(value.strip())
-    except ValueError:
-        raise BadInput(f"{option}: {value!r} is not a valid UUID",
-                       hint="a UUID looks like 0b9f2d8e-6c1a-4a8e-9f43-3d2b5c7e1a90") from None
+    from aibridge_cli.ingest.limits import strict_uuid
+
+    u = strict_uuid(value)
+    if u is None:
+        what = "must not be empty" if not value.strip() else f"{value!r} is not a valid UUID"
+        raise BadInput(f"{option}: {what}", hint=UUID_HINT)
+    return uuid.UUID(u)
 
 
 def parse_json(value: Optional[str], option: str) -> Any:
     if value is None:
         return None
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError as e:
-        raise BadInput(f"{option}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})",
-                       hint='quote the whole document for the shell, e.g. \'{"key": "value"}\'') from None
+    from aibridge_cli.ingest.limits import loads_json
+
+    return loads_json(value, option)
+
+
+def parse_count(value: Optional[str], option: str, default: int | None = None) -> Optional[int]:
+    """A whole number ≥ 0 in ASCII digits (int() also takes '٣' and '1_000')."""
+    if value is None:
+        return default
+    from aibridge_cli.ingest.limits import strict_count
+
+    return strict_count(value, option)
 
 
 def resolve_user(conn, value: Optional[str], option: str = "--initiator") -> Optional[uuid.UUID]:
     """A username or UUID to the user's id. A UUID is taken as given, even without a users row,
     so that initiators missing from users can still be filtered on; a username must exist."""
-    if value is None or value == "":
+    if value is None:
         return None
-    try:
-        return uuid.UUID(value.strip())
-    except ValueError:
-        pass
+    from aibridge_cli.ingest.limits import NAME_BYTES, strict_uuid, too_long
+
+    if not value.strip():
+        raise BadInput(f"{option}: must not be empty", hint="give a username or a user's UUID")
+    u = strict_uuid(value)
+    if u is not None:
+        return uuid.UUID(u)
+    if too_long(value, NAME_BYTES):
+        raise NotFound(f"{option}: no user named {value[:40]!r}...", hint="usernames are at most 64 characters")
     from aibridge_cli.db import query
 
     row = query.one(conn, "GetUserByUsername", username=value.strip())

@@ -75,12 +75,12 @@ def test_unusual_spellings_of_ids_and_times_are_stored_as_what_they_mean(cli, co
         # an upper-case id; a time without offset (UTC) and one with an offset PostgreSQL cannot read (+20:00)
         {"type": "interception", "id": str(iid).upper(), "initiator": "uma", "provider": "p", "model": "m",
          "started_at": "2026-11-01T12:00:00", "ended_at": "2026-11-02T08:00:05+20:00"},
-        # braces, a week date and more than six fractional digits (Python keeps microseconds)
-        {"type": "user_prompt", "id": "{%s}" % pid, "interception_id": str(iid), "prompt": "x",
-         "created_at": "2026-W44-7T12:00:01.1234567+00:00"},
-        # 32 hex digits without hyphens, ISO 8601 basic format
+        # more than six fractional digits (cut to microseconds), a space for the T
+        {"type": "user_prompt", "id": str(pid), "interception_id": str(iid), "prompt": "x",
+         "created_at": "2026-11-01 12:00:01.1234567+00:00"},
+        # 32 hex digits without hyphens, an offset without its colon
         {"type": "token_usage", "id": tid.hex, "interception_id": str(iid).upper(),
-         "created_at": "20261101T120002Z"},
+         "created_at": "2026-11-01T12:00:02+0000"},
         {"type": "interception_end", "id": str(iid).upper(), "ended_at": at(9)},
     ]
     r = cli("record", "import", write(tmp_path, recs), "--format", "json")
@@ -93,6 +93,25 @@ def test_unusual_spellings_of_ids_and_times_are_stored_as_what_they_mean(cli, co
         {"id": tid, "interception_id": iid, "created_at": T0 + timedelta(seconds=2)}
     ends = {row["type"]: row for row in json.loads(r.stdout)}["interception_end"]
     assert (ends["written"], ends["skipped"]) == (0, 1)  # it had ended on its own line
+
+
+@pytest.mark.parametrize("field, value", [
+    ("id", "{%s}" % uuid.UUID(int=7)),                     # braces: uuid.UUID() reads them
+    ("id", "urn:uuid:%s" % uuid.UUID(int=7)),
+    ("id", str(uuid.UUID(int=7)).replace("0", "\uff10")),  # full-width digits: int() reads them
+    ("created_at", "2026-W44-7T12:00:01+00:00"),             # an ISO week date: fromisoformat reads it
+    ("created_at", "20261101T120002Z"),                      # ISO 8601 basic format
+    ("created_at", "2026-11-01T12:00:0\u0663Z"),            # an Arabic-Indic digit
+])
+def test_loose_spellings_of_ids_and_times_are_refused(cli, conn, tmp_path, field, value):
+    rec = {"type": "user_prompt", "id": str(uuid.uuid4()), "interception_id": str(uuid.uuid4()), "prompt": "x",
+           field: value}
+    path = tmp_path / "loose.ndjson"
+    path.write_text(json.dumps(rec).replace("\\\\u", "\\u") + "\n")
+    r = cli("record", "import", str(path))
+    assert r.exit_code == 2, r.stderr
+    assert r.stderr.startswith(f"error: line 1: user_prompt: {field}: "), r.stderr
+    assert one(conn, "SELECT count(*) AS n FROM aibridge_user_prompts") == {"n": 0}
 
 
 LOOK_RIGHT = [

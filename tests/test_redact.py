@@ -197,13 +197,15 @@ def test_no_content_through_every_read_command(cli, secret_session, fmt):
     for args in _commands(secret_session):
         r = cli("--no-content", *args, "-f", fmt)
         assert r.exit_code == 0, (args, r.stderr)
-        for text in ("Deploy with", "curl -H", "session JWT"):
+        # prompt, tool input, thought, and the tool's error text (it echoes the key)
+        for text in ("Deploy with", "curl -H", "session JWT", "401 Unauthorized", SECRETS["openai_key"][:12]):
             assert text not in r.stdout, (args, fmt, text)
         assert "bash" in r.stdout or args[:2] in (("sessions", "list"),) or fmt in ("csv", "tsv", "markdown"), (args, fmt)
         if fmt == "json":
             doc = json.loads(r.stdout)
             blob = json.dumps(doc)
             assert '"prompt"' not in blob and '"input"' not in blob and '"content"' not in blob and '"last_prompt"' not in blob
+            assert '"invocation_error"' not in blob
 
 
 def test_redact_pattern_through_the_cli(cli, secret_session):

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.options import note, parse_time, settings
+from aibridge_cli.options import StrictInt, note, parse_time, settings
 
 DEFAULT_INTERCEPTIONS = 5000
 
@@ -18,13 +18,13 @@ def register(root: typer.Typer, name) -> None:
 
 def demo(
     ctx: typer.Context,
-    interceptions: int = typer.Option(DEFAULT_INTERCEPTIONS, "--interceptions", "-n", min=1, max=10_000_000,
+    interceptions: int = typer.Option(DEFAULT_INTERCEPTIONS, "--interceptions", "-n", parser=StrictInt(1, 10_000_000),
                                       help="How many interceptions to generate (about 5 rows each in all)."),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0,
+    seed: Optional[int] = typer.Option(None, "--seed", parser=StrictInt(0),
                                        help="Seed for reproducible data (default: a random one, printed at the end)."),
-    users: Optional[int] = typer.Option(None, "--users", min=1, max=100_000,
+    users: Optional[int] = typer.Option(None, "--users", parser=StrictInt(1, 100_000),
                                         help="How many users (default: grows with --interceptions, 50 for 5,000)."),
-    days: int = typer.Option(30, "--days", min=1, max=3650, help="Spread the data over this many days before --end."),
+    days: int = typer.Option(30, "--days", parser=StrictInt(1, 3650), help="Spread the data over this many days before --end."),
     end: Optional[str] = typer.Option(None, "--end",
                                       help="The newest time in the data (default now, to the second); the same --seed and --end give the same data."),
     append: bool = typer.Option(False, "--append",
@@ -42,15 +42,16 @@ def demo(
       aibridge demo -n 1000 --days 7 --append
     """
     import secrets
-    from datetime import datetime, timezone
+    from datetime import timezone
 
     from aibridge_cli.db import embedded
     from aibridge_cli.demo import loader
     from aibridge_cli.demo.generator import DemoData
+    from aibridge_cli.timeparse import utcnow
     from aibridge_cli.views.demo import loaded_lines, suggestions
     from aibridge_cli.views.progress import ProgressBar
 
-    when = parse_time(end, "--end") or datetime.now(timezone.utc).replace(microsecond=0)
+    when = parse_time(end, "--end") or utcnow().replace(microsecond=0)
     if seed is None:
         seed = secrets.randbelow(2**31)
     loader.check_columns()

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from aibridge_cli.errors import BadInput
-from aibridge_cli.options import note, settings
+from aibridge_cli.options import StrictInt, note, settings
 
 DEFAULT_RETENTION = "60d"
 DEFAULT_BATCH = 5000
@@ -28,7 +28,7 @@ def prune_cmd(
         None, "--before", help="Delete interceptions that started before this time (instead of --older-than)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be deleted, per table, and delete nothing."),
     batch_size: int = typer.Option(
-        DEFAULT_BATCH, "--batch-size", min=1, max=100_000,
+        DEFAULT_BATCH, "--batch-size", parser=StrictInt(1, 100_000),
         help="Interceptions (with their child rows) per transaction; for --orphans, interception ids scanned per transaction."),
     max_duration: Optional[str] = typer.Option(
         None, "--max-duration", help="Stop cleanly between batches after this long (e.g. 10m); the next run continues."),
@@ -48,7 +48,7 @@ def prune_cmd(
       aibridge prune --older-than 90d --dry-run
       aibridge prune --older-than 60d --max-duration 20m --quiet
     """
-    from aibridge_cli.timeparse import parse_duration, parse_time, utcnow
+    from aibridge_cli.timeparse import ago, parse_duration, parse_time, parse_timeout, utcnow
 
     fmt = fmt.lower()
     if fmt not in ("table", "json"):
@@ -63,24 +63,30 @@ def prune_cmd(
             raise BadInput(f"--before {before!r} is in the future: that would delete interceptions still being recorded",
                            hint="give a past time, e.g. --before 2026-09-01")
     else:
-        age = parse_duration(older_than or DEFAULT_RETENTION, "--older-than")
+        # An empty --older-than (an unset cron variable) is an error, not the default.
+        age = parse_duration(DEFAULT_RETENTION if older_than is None else older_than, "--older-than")
         if age <= timedelta(0):
             raise BadInput("--older-than must be longer than zero", hint="e.g. --older-than 60d")
-        cutoff = now - age
+        cutoff = ago(now, age)
     deadline_s = None
     if max_duration is not None:
         deadline_s = parse_duration(max_duration, "--max-duration").total_seconds()
         if deadline_s <= 0:
             raise BadInput("--max-duration must be longer than zero", hint="e.g. --max-duration 10m")
-    lock_ms = int(parse_duration(lock_timeout, "--lock-timeout").total_seconds() * 1000)
-    if lock_ms <= 0:
-        raise BadInput("--lock-timeout must be longer than zero", hint="e.g. --lock-timeout 2s")
+    lock_ms = parse_timeout(lock_timeout, "--lock-timeout")
 
     if dry_run:
         from aibridge_cli.data import prune
         from aibridge_cli.options import read_db
 
         with read_db(ctx) as conn:
+            # The same rights as the real run: --as an owner or auditor only, and a role that owns
+            # the tables without row-level security; a dry run that a real run would refuse is refused.
+            from aibridge_cli.policy.subjects import require_writer
+
+            if conn.subject is not None:
+                require_writer(conn.subject, settings(ctx).as_user)
+            prune.check_rights(conn)
             out = prune.dry_run(conn, cutoff, orphans)
     else:
         out = _prune(ctx, cutoff, batch_size=batch_size, deadline_s=deadline_s, lock_ms=lock_ms,

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from aibridge_cli.errors import BadInput
-from aibridge_cli.options import FORMAT_HELP, optional_format
+from aibridge_cli.options import FORMAT_HELP, StrictInt, optional_format
 
 app = typer.Typer(help="Write AI Bridge records: one at a time, or in bulk from NDJSON.", no_args_is_help=True)
 
@@ -163,8 +163,8 @@ def end(
 def token_usage(
     ctx: typer.Context,
     interception_id: str = InterceptionArg,
-    input_tokens: int = typer.Option(0, "--input-tokens", min=0, help="Input (prompt) tokens."),
-    output_tokens: int = typer.Option(0, "--output-tokens", min=0, help="Output (completion) tokens."),
+    input_tokens: int = typer.Option(0, "--input-tokens", parser=StrictInt(0), help="Input (prompt) tokens."),
+    output_tokens: int = typer.Option(0, "--output-tokens", parser=StrictInt(0), help="Output (completion) tokens."),
     provider_response_id: str = ResponseIdOpt,
     metadata: Optional[str] = typer.Option(
         None, "--metadata", help="A JSON object: cache and other token kinds, e.g. '{\"cache_read_input\": 1200}'."),

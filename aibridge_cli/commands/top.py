@@ -7,7 +7,7 @@ import sys
 import typer
 
 from aibridge_cli.errors import BadInput
-from aibridge_cli.options import FormatOpt, read_db, scrub
+from aibridge_cli.options import FormatOpt, StrictInt, read_db, scrub
 
 
 def register(root: typer.Typer, name: str) -> None:
@@ -18,7 +18,7 @@ def top_cmd(
     ctx: typer.Context,
     interval: str = typer.Option("2s", "--interval", help="Time between refreshes (1s, 5s, 500ms, ...)."),
     once: bool = typer.Option(False, "--once", help="Print one snapshot and exit (for scripts; also when not on a terminal)."),
-    top: int = typer.Option(8, "--top", min=1, max=100, help="How many users, models and errors to list."),
+    top: int = typer.Option(8, "--top", parser=StrictInt(1, 100), help="How many users, models and errors to list."),
     fmt: str = FormatOpt,
 ):
     """In-flight interceptions, requests and tokens per minute, the busiest users and models and

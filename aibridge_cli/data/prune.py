@@ -22,7 +22,7 @@ from aibridge_cli.db import query
 from aibridge_cli.db.connect import connect
 from aibridge_cli.db.errors import translate_errors
 from aibridge_cli.errors import EXIT_LOCKED, MIGRATE_HINT, AibridgeError, PermissionDenied, SchemaMissing
-from aibridge_cli.sqlc.translate import NIL_UUID, ZERO_TIME
+from aibridge_cli.sqlc.translate import NIL_UUID
 
 TABLES = ("interceptions", "token_usages", "user_prompts", "tool_usages", "model_thoughts")
 CHILD_TABLES = TABLES[1:]
@@ -145,7 +145,9 @@ class Pruner:
     def _pass(self) -> int:
         """Walk the old interceptions oldest first, a window of SLICES batches at a time, each
         window in slices of the id space; returns how many this pass deleted."""
-        lo: tuple = (ZERO_TIME, NIL_UUID)
+        from aibridge_cli.db.pgtime import BEGINNING
+
+        lo: tuple = (BEGINNING, NIL_UUID)  # not ZERO_TIME (year 1): a deployment may hold BC times
         inclusive = True
         deleted = 0
         # A little under SLICES full batches, so that a slice rarely needs a second, tiny batch.

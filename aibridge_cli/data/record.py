@@ -55,6 +55,12 @@ def interception(conn, rec: dict, initiator_id) -> Written:
         else:
             parent, root = found["thread_parent_id"], found["thread_root_id"]
     else:
+        # The parent must exist (as record import requires): a missing one would become a root
+        # that no interception has.
+        if parent is not None and not query.one(conn, "RecordInterceptionExists", id=parent)["found"]:
+            raise NotFound(f"--thread-parent-id: no interception {parent}",
+                           hint="record the parent first, or leave --thread-parent-id out")
+
         def root_of(pid: str) -> Optional[str]:
             row = query.one(conn, "GetRecordInterceptionRoot", id=pid)
             return row["thread_root_id"] if row else None

@@ -53,7 +53,7 @@ SHAPE_MANY = "SummarizeAIBridgeInterceptionsTelemetry"
 
 
 def check_bucket(value: Optional[str]) -> Optional[str]:
-    if value is None or value == "":
+    if value is None:  # an empty --by is an error, not "no buckets"
         return None
     v = value.strip().lower()
     if v not in BUCKETS:

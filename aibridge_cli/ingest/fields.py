@@ -15,6 +15,11 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from aibridge_cli.ingest.limits import JSON_DEPTH, NAME_BYTES, TEXT_BYTES, depth_over, strict_uuid, too_long, unstorable
+from aibridge_cli.timeparse import MAX_TIME as _MAX
+from aibridge_cli.timeparse import MIN_TIME as _MIN
+from aibridge_cli.timeparse import TIME_RANGE, in_range, parse_rfc3339
+
 TYPES = ("user", "interception", "interception_end", "token_usage", "user_prompt", "tool_usage", "model_thought")
 ROLES = ("owner", "auditor")
 THOUGHT_SOURCES = ("thinking", "reasoning_summary", "commentary")
@@ -26,6 +31,17 @@ MAX_SESSION = 256      # characters of its client session id
 # Namespace for the ids of user lines that give none: the same username always maps to
 # the same id, so importing such a line twice still stores one user.
 USER_NAMESPACE = uuid.UUID("6f1d3f6e-2b7a-4c57-9a0e-5d1b8c2f7a11")
+
+
+# Free text from a model, a user or a tool: up to TEXT_BYTES; every other text is an id or a
+# name, up to NAME_BYTES (see limits.py).
+FREE_TEXT = frozenset({"prompt", "input", "invocation_error", "content"})
+
+
+def _show(v: Any) -> str:
+    """A value for an error message, cut short: it may be megabytes."""
+    r = repr(v)
+    return r if len(r) <= 80 else r[:77] + "..."
 
 
 class FieldError(Exception):
@@ -50,11 +66,10 @@ def uuid_text(obj: dict, field: str, required: bool = True) -> str | None:
     if isinstance(v, uuid.UUID):
         return str(v)
     if type(v) is str:
-        try:
-            return str(uuid.UUID(v.strip()))
-        except ValueError:
-            pass
-    raise FieldError(field, f"{field}: {v!r} is not a valid UUID")
+        u = strict_uuid(v)  # uuid.UUID() would also take full-width digits and braces
+        if u is not None:
+            return u
+    raise FieldError(field, f"{field}: {_show(v)} is not a valid UUID")
 
 
 def text(obj: dict, field: str, required: bool = True, default: str | None = None,
@@ -70,6 +85,10 @@ def text(obj: dict, field: str, required: bool = True, default: str | None = Non
         raise FieldError(field, f"{field}: must not be empty")
     if max_len and len(v) > max_len:
         raise FieldError(field, f"{field}: longer than {max_len} characters")
+    limit = TEXT_BYTES if field in FREE_TEXT else NAME_BYTES
+    if too_long(v, limit):
+        raise FieldError(field, f"{field}: longer than {limit:,} bytes of UTF-8 (the limit for "
+                                f"{'free text' if limit == TEXT_BYTES else 'ids and names'})")
     if "\x00" in v:
         raise FieldError(field, f"{field}: contains a NUL character, which PostgreSQL text cannot hold")
     return v
@@ -82,20 +101,18 @@ def time_value(obj: dict, field: str, required: bool = False, default: datetime 
             _missing(field)
         return default
     if isinstance(v, datetime):
-        return v if v.tzinfo is not None else v.replace(tzinfo=timezone.utc)
+        return _in_range(field, v if v.tzinfo is not None else v.replace(tzinfo=timezone.utc), v)
     if type(v) is str:
-        try:
-            t = datetime.fromisoformat(v)
-        except ValueError:
-            t = None
-            if v[-1:] in "zZ":  # Python 3.10's fromisoformat does not take a Z suffix
-                try:
-                    t = datetime.fromisoformat(v[:-1] + "+00:00")
-                except ValueError:
-                    pass
+        t = parse_rfc3339(v)  # fromisoformat also takes 2026-W01, 20261126 and non-ASCII digits
         if t is not None:
-            return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
-    raise FieldError(field, f"{field}: {v!r} is not an RFC 3339 time (like 2026-11-26T09:30:00Z)")
+            return _in_range(field, t, v)
+    raise FieldError(field, f"{field}: {_show(v)} is not an RFC 3339 time (like 2026-11-26T09:30:00Z)")
+
+
+def _in_range(field: str, t: datetime, given: Any) -> datetime:
+    if not in_range(t):
+        raise FieldError(field, f"{field}: {_show(given)} is out of range (times run from {TIME_RANGE})")
+    return t
 
 
 def count(obj: dict, field: str, default: int = 0) -> int:
@@ -122,7 +139,43 @@ def metadata(obj: dict, field: str = "metadata") -> dict:
         return {}
     if type(v) is not dict:
         raise FieldError(field, f"{field}: expected a JSON object, got {_kind(v)}")
+    check_metadata(v, field)
     return v
+
+
+def check_metadata(v: dict, field: str = "metadata") -> None:
+    if depth_over(v, JSON_DEPTH):
+        raise FieldError(field, f"{field}: nested deeper than {JSON_DEPTH} levels")
+    bad = unstorable(v)
+    if bad:
+        raise FieldError(field, f"{field}: contains {bad}, which PostgreSQL cannot store")
+    if too_long(json.dumps(v, ensure_ascii=False), TEXT_BYTES):
+        raise FieldError(field, f"{field}: longer than {TEXT_BYTES:,} bytes once encoded")
+
+
+def _limited(checker):
+    """The checker, with the limits of _check_record on what it returns."""
+    import functools
+
+    @functools.wraps(checker)
+    def check(*args, **kw):
+        return _check_record(checker(*args, **kw))
+
+    return check
+
+
+def _check_record(rec: dict) -> dict:
+    """The limits on every checked record, whichever path built it: texts, times and metadata."""
+    for k, v in rec.items():
+        t = type(v)
+        if t is str:
+            if len(v) > NAME_BYTES // 4:
+                text(rec, k)
+        elif t is datetime:
+            _in_range(k, v, v)
+        elif t is dict and v and k == "metadata":
+            check_metadata(v, k)
+    return rec
 
 
 def _kind(v: Any) -> str:
@@ -158,19 +211,22 @@ _is_uuid = _UUID.fullmatch
 encode_json = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 encode_compact = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
 _fromiso = datetime.fromisoformat
-
+# What PostgreSQL and Python read alike: ASCII digits, an offset within PostgreSQL's ±15:59.
+_is_rfc3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+                         r"(?:[Zz]|[+-](?:0[0-9]|1[0-5]):[0-5][0-9])", re.ASCII).fullmatch
 
 def _uuid_fast(v) -> str | None:
     return v.lower() if type(v) is str and _is_uuid(v) else None
 
 
 def _time_fast(v) -> datetime | None:
-    if type(v) is str:
+    """The usual well-formed time (RFC 3339 with an offset, in range), or None for time_value."""
+    if type(v) is str and _is_rfc3339(v):
         try:
             t = _fromiso(v)
         except ValueError:
             return None
-        if t.tzinfo is not None:
+        if _MIN <= t <= _MAX:
             return t
     return None
 
@@ -178,6 +234,7 @@ def _time_fast(v) -> datetime | None:
 USER_FIELDS = frozenset({"type", "id", "username", "name", "email", "avatar_url", "roles"})
 
 
+@_limited
 def user(obj: dict, now: datetime) -> dict:
     _check_fields(obj, USER_FIELDS)
     username = text(obj, "username")
@@ -207,6 +264,7 @@ INTERCEPTION_FIELDS = frozenset({
 })
 
 
+@_limited
 def interception(obj: dict, now: datetime, id_required: bool = True) -> dict:
     if not INTERCEPTION_FIELDS.issuperset(obj):
         _check_fields(obj, INTERCEPTION_FIELDS)
@@ -272,6 +330,7 @@ def interception(obj: dict, now: datetime, id_required: bool = True) -> dict:
 END_FIELDS = frozenset({"type", "id", "ended_at"})
 
 
+@_limited
 def interception_end(obj: dict, now: datetime) -> dict:
     _check_fields(obj, END_FIELDS)
     return {"id": uuid_text(obj, "id"), "ended_at": time_value(obj, "ended_at", default=now)}
@@ -310,6 +369,7 @@ TOKEN_FIELDS = frozenset({"type", "id", "interception_id", "provider_response_id
                           "metadata", "created_at"})
 
 
+@_limited
 def token_usage(obj: dict, now: datetime, id_required: bool = True) -> dict:
     rec = _child(obj, now, id_required, TOKEN_FIELDS, ())
     for name in ("input_tokens", "output_tokens"):
@@ -323,6 +383,7 @@ def token_usage(obj: dict, now: datetime, id_required: bool = True) -> dict:
 PROMPT_FIELDS = frozenset({"type", "id", "interception_id", "provider_response_id", "prompt", "metadata", "created_at"})
 
 
+@_limited
 def user_prompt(obj: dict, now: datetime, id_required: bool = True) -> dict:
     return _child(obj, now, id_required, PROMPT_FIELDS, ("prompt",))
 
@@ -331,6 +392,7 @@ TOOL_FIELDS = frozenset({"type", "id", "interception_id", "provider_response_id"
                          "server_url", "injected", "invocation_error", "metadata", "created_at"})
 
 
+@_limited
 def tool_usage(obj: dict, now: datetime, id_required: bool = True) -> dict:
     rec = _child(obj, now, id_required, TOOL_FIELDS, ("tool",))
     if not rec["tool"].strip():
@@ -356,6 +418,7 @@ def tool_usage(obj: dict, now: datetime, id_required: bool = True) -> dict:
 THOUGHT_FIELDS = frozenset({"type", "interception_id", "content", "source", "metadata", "created_at"})
 
 
+@_limited
 def model_thought(obj: dict, now: datetime, created_required: bool = True) -> dict:
     if not THOUGHT_FIELDS.issuperset(obj):
         _check_fields(obj, THOUGHT_FIELDS)

@@ -25,6 +25,8 @@ from aibridge_cli.errors import BadInput
 from aibridge_cli.ingest import fields
 from aibridge_cli.ingest.batch import Batch, ChildRow, EndLine, InterceptionLine, ThoughtLine, ToolCall, UserLine
 from aibridge_cli.ingest.fields import FieldError
+from aibridge_cli.ingest.limits import JSON_DEPTH, NAME_BYTES, TEXT_BYTES, depth_over, too_long
+from aibridge_cli.timeparse import MAX_TIME, MIN_TIME
 
 MAX_BIGINT, MAX_CLIENT, MAX_SESSION = fields.MAX_BIGINT, fields.MAX_CLIENT, fields.MAX_SESSION
 
@@ -73,6 +75,18 @@ def plain_json(d: dict, colon: str, comma: str) -> Optional[str]:
     return "{" + comma.join(parts) + "}"
 
 
+def _long(v: Optional[str], limit: int) -> bool:
+    """Over limit bytes of UTF-8 (the careful path then words the error); short texts cost one len()."""
+    return v is not None and len(v) > limit >> 2 and too_long(v, limit)
+
+
+def _names_long(*vs: Optional[str]) -> bool:
+    for v in vs:
+        if v is not None and len(v) > NAME_BYTES >> 2 and too_long(v, NAME_BYTES):
+            return True
+    return False
+
+
 def json_text(d: dict) -> str:
     return esc(_dumps(d)) if d else "{}"
 
@@ -84,9 +98,10 @@ def _meta(v, plain: bool) -> Optional[str]:
     if type(v) is dict:
         if not v:
             return "{}"
-        if plain:
-            return plain_json(v, ":", ",") or _dumps(v)
-        return esc(_dumps(v))
+        text = (plain and plain_json(v, ":", ",")) or _dumps(v)
+        if _long(text, TEXT_BYTES):
+            return None
+        return text if plain else esc(text)
     return None
 
 
@@ -105,14 +120,16 @@ _UTC = timezone.utc
 def when(v):
     """(datetime, COPY text) of a time with an offset, or None for the careful path."""
     if type(v) is str:
+        if not RFC3339(v):  # other spellings: the careful path reads them strictly, or words the error
+            return None
         try:
             t = _fromiso(v)
         except ValueError:
             return None
-        if t.tzinfo is None:
+        if not (MIN_TIME <= t <= MAX_TIME):
             return None
-        return t, (v if RFC3339(v) else time_text(t))
-    if type(v) is datetime and v.tzinfo is not None:  # from a normalised record
+        return t, v
+    if type(v) is datetime and v.tzinfo is not None and MIN_TIME <= v <= MAX_TIME:  # a normalised record
         return v, time_text(v)
     return None
 
@@ -157,6 +174,8 @@ class Parser:
         rid, iid, prid = get("id"), get("interception_id"), get("provider_response_id", "")
         if not (type(rid) is str and type(iid) is str and type(prid) is str and _are_two_uuids(rid + iid)):
             return None
+        if len(prid) > NAME_BYTES >> 2 and too_long(prid, NAME_BYTES):
+            return None
         meta = _meta(get("metadata"), plain)
         if meta is None:
             return None
@@ -183,7 +202,7 @@ class Parser:
     def _prompt(self, o: dict, line: int, plain: bool) -> bool:
         head = self._child_head(o, PROMPT_FIELDS, plain)
         prompt = o.get("prompt")
-        if head is None or type(prompt) is not str:
+        if head is None or type(prompt) is not str or _long(prompt, TEXT_BYTES):
             return False
         rid, iid, prid, meta, created = head
         b = self.batch
@@ -208,6 +227,8 @@ class Parser:
             raw = "{}"
         elif type(raw) is not str:  # arguments given as JSON itself: stored encoded, as the bridge does
             raw = (plain and type(raw) is dict and plain_json(raw, ": ", ", ")) or encode_input(raw)
+        if _names_long(tool, call, server) or _long(raw, TEXT_BYTES) or _long(error, TEXT_BYTES):
+            return False
         rid, iid, prid, meta, created = head
         if plain:
             row = (f"{rid}\t{iid}\t{prid}\t{NULL if server is None else server}\t{tool}\t{raw}\t"
@@ -229,6 +250,8 @@ class Parser:
         get = o.get
         iid, content, meta, created = get("interception_id"), get("content"), get("metadata"), get("created_at")
         if not (type(iid) is str and _is_uuid(iid) and type(content) is str and created is not None):
+            return False
+        if _long(content, TEXT_BYTES):
             return False
         if meta is None:
             meta = {}
@@ -275,6 +298,8 @@ class Parser:
         if client is None:
             client = "Unknown"
         elif not (type(client) is str and client.strip() and len(client) <= MAX_CLIENT):
+            return False
+        if _names_long(initiator, provider, model, call, key):
             return False
         meta = _meta(get("metadata"), plain)
         if meta is None:
@@ -337,10 +362,14 @@ class Parser:
                 obj = json.loads(text)
         except UnicodeDecodeError:
             raise LineError(lineno, "not valid UTF-8") from None
+        except RecursionError:
+            raise LineError(lineno, f"nested deeper than {JSON_DEPTH} levels") from None
         except json.JSONDecodeError as e:
             raise LineError(lineno, f"not valid JSON ({e.msg} at column {e.colno})") from None
         if type(obj) is not dict:
             raise LineError(lineno, "expected a JSON object with a \"type\" field")
+        if (text.count("{") + text.count("[") > JSON_DEPTH) and depth_over(obj, JSON_DEPTH):
+            raise LineError(lineno, f"nested deeper than {JSON_DEPTH} levels")
         kind = obj.get("type")
         fast = self.fast.get(kind) if type(kind) is str else None
         if fast is None and kind != "user":

@@ -339,6 +339,10 @@ class Loader:
                 parent = chosen.interception_id
                 if parent not in roots and parent not in new_roots and parent not in stored:
                     parent = None  # the bridge finds no lineage when the parent is not (yet) there
+        if r.thread_parent_id is not None and parent not in new_roots and parent not in roots and parent not in stored:
+            raise LineError(r.line, f"interception: thread_parent_id {parent} is not an interception (neither "
+                                    "stored nor in the file)",
+                            hint="record the parent first, or leave thread_parent_id out")
 
         def root_of(pid: str) -> Optional[str]:
             if pid in new_roots:

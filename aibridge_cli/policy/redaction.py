@@ -15,8 +15,13 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 from aibridge_cli.errors import BadInput
 
-CONTENT_KEYS = frozenset({"prompt", "last_prompt", "input", "content"})
-REDACT_KEYS = CONTENT_KEYS | {"invocation_error"}
+# Free text from a model, a user or a tool: what --no-content leaves out and --redact masks.
+# An error text is free text too (a tool's or provider's error often echoes the input); where a
+# terminal view keeps the key, a left-out error still shows that there was one.
+ERROR_KEYS = frozenset({"invocation_error", "error_message"})
+CONTENT_KEYS = frozenset({"prompt", "last_prompt", "input", "content"}) | ERROR_KEYS
+REDACT_KEYS = CONTENT_KEYS
+LEFT_OUT = "[left out]"
 MASK = "[REDACTED]"
 
 # (kind, pattern, group to mask or 0 for the whole match). Order matters: the more specific
@@ -72,7 +77,7 @@ class Policy:
             for k, v in obj.items():
                 if self.no_content and k in CONTENT_KEYS:
                     if keep_keys:
-                        out[k] = ""
+                        out[k] = LEFT_OUT if (k in ERROR_KEYS and v) else ""
                     continue
                 if self.redact and k in REDACT_KEYS:
                     out[k] = self._all_text(v)

@@ -13,11 +13,18 @@ def attach(conn, value: str, *, read_only: bool) -> Subject:
     """Resolve `--as` once for this connection. Writing as a restricted user is refused:
     the filter narrows what is read, it cannot make a write safe."""
     subject = lookup(conn, value)
-    if not read_only and not subject.sees_all:
-        raise PermissionDenied(f"--as {value}: {subject.describe()} may only read; this command writes",
-                               hint="drop --as (or AIBRIDGE_AS) to write, or use --as with an owner")
+    if not read_only:
+        require_writer(subject, value)
     conn.subject = subject
     return subject
+
+
+def require_writer(subject: Subject, value: str) -> None:
+    """Refuse a restricted user for a command that writes (or, like prune --dry-run, reports
+    what a write would do: it checks the same rights as the run)."""
+    if not subject.sees_all:
+        raise PermissionDenied(f"--as {value}: {subject.describe()} may only read; this command writes",
+                               hint="drop --as (or AIBRIDGE_AS) to write, or use --as with an owner")
 
 
 def lookup(conn, value: str, option: str = "--as") -> Subject:

@@ -16,10 +16,12 @@ RETURNING id, username, name, email, avatar_url, rbac_roles, created_at;
 
 -- name: ListUsers :many
 -- `aibridge users list`: live users by username; with include_deleted, the deleted ones too.
+-- only_id (with `--as` a member): that user's own row, as a member's own role reads `users`.
 SELECT u.id, u.username, u.name, u.email, u.avatar_url, u.rbac_roles, u.deleted, u.created_at
 FROM users AS u
 WHERE (@include_deleted::boolean OR NOT u.deleted)
   AND (@role::text = '' OR @role::text = ANY(u.rbac_roles))
+  AND (@only_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid OR u.id = @only_id::uuid)
 ORDER BY u.username, u.deleted, u.id;
 
 -- name: GetUserByID :one
