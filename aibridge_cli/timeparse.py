@@ -24,7 +24,8 @@ MIN_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
 TIME_RANGE = "1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
 # Milliseconds for the timeouts (--timeout, --lock-timeout); "ms" is tried before "m".
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# In whole milliseconds: float seconds lose the millisecond of "1ms99421d".
+_UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
 _DURATION = re.compile(r"(?:[0-9]{1,15}[ \t]*(?:ms|[smhdw])[ \t]*)+", re.ASCII)
 _PART = re.compile(r"([0-9]+)[ \t]*(ms|[smhdw])", re.ASCII)
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
@@ -56,9 +57,9 @@ def parse_duration(value: str, option: str) -> timedelta:
     if not text:
         raise _bad(option, "", "must not be empty", DURATION_FORMS)
     if not _DURATION.fullmatch(text):
-        raise _bad(option, value, "is not a duration", DURATION_FORMS)
+        raise BadInput(f"{option}: cannot read {value!r} as a duration", hint=f"use {DURATION_FORMS}")
     try:
-        return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in _PART.findall(text)))
+        return timedelta(milliseconds=sum(int(n) * _UNITS[u] for n, u in _PART.findall(text)))
     except OverflowError:
         raise _bad(option, value, "is too long a duration (at most 999,999,999 days)", DURATION_FORMS) from None
 
@@ -114,8 +115,9 @@ def parse_time(value: str, option: str, now: datetime | None = None) -> datetime
         return now - span
     parsed = parse_rfc3339(text)
     if parsed is None:
-        raise _bad(option, value, "is not a time" if not _DATE_OR_TIME.match(text) else "is not a valid date or time",
-                   TIME_FORMS)
+        if _DATE_OR_TIME.match(text):
+            raise _bad(option, value, "is not a valid date or time", TIME_FORMS)
+        raise BadInput(f"{option}: cannot read {value!r} as a time", hint=f"use {TIME_FORMS}")
     return check_range(parsed, option, value)
 
 

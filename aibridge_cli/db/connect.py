@@ -11,7 +11,7 @@ import psycopg
 
 from aibridge_cli.db import query
 from aibridge_cli.db.errors import first_line, translate_errors
-from aibridge_cli.errors import DatabaseUnavailable
+from aibridge_cli.errors import BadInput, DatabaseUnavailable
 
 
 class Connection(psycopg.Connection):
@@ -74,6 +74,11 @@ def connect(settings: Settings, *, read_only: bool = True, autocommit: bool = Fa
             # filters' `@x = ''` guards no longer fold away (seen: 25 ms -> 1 s on a reused connection).
             conn = Connection.connect(dsn, autocommit=autocommit, connect_timeout=_connect_timeout(),
                                    prepare_threshold=None)
+        except UnicodeError:  # psycopg resolves host names itself; IDNA refuses some
+            from aibridge_cli.db.dsn import FORMS
+
+            raise BadInput("--dsn / AIBRIDGE_DSN: the host name is not a valid host name",
+                           hint=f"check the host part; use {FORMS}") from None
         except psycopg.OperationalError as e:
             from aibridge_cli.db.dsn import passwords, scrub
 
