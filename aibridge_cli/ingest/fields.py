@@ -15,10 +15,13 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from aibridge_cli.ingest.limits import JSON_DEPTH, NAME_BYTES, TEXT_BYTES, depth_over, strict_uuid, too_long, unstorable
+from aibridge_cli.ingest.limits import FieldError, check_metadata, strict_uuid, text_limit
+from aibridge_cli.ingest.limits import in_range as _in_range
+from aibridge_cli.ingest.limits import limited as _limited
+from aibridge_cli.ingest.limits import show as _show
 from aibridge_cli.timeparse import MAX_TIME as _MAX
 from aibridge_cli.timeparse import MIN_TIME as _MIN
-from aibridge_cli.timeparse import TIME_RANGE, in_range, parse_rfc3339
+from aibridge_cli.timeparse import parse_rfc3339
 
 TYPES = ("user", "interception", "interception_end", "token_usage", "user_prompt", "tool_usage", "model_thought")
 ROLES = ("owner", "auditor")
@@ -31,24 +34,6 @@ MAX_SESSION = 256      # characters of its client session id
 # Namespace for the ids of user lines that give none: the same username always maps to
 # the same id, so importing such a line twice still stores one user.
 USER_NAMESPACE = uuid.UUID("6f1d3f6e-2b7a-4c57-9a0e-5d1b8c2f7a11")
-
-
-# Free text from a model, a user or a tool: up to TEXT_BYTES; every other text is an id or a
-# name, up to NAME_BYTES (see limits.py).
-FREE_TEXT = frozenset({"prompt", "input", "invocation_error", "content"})
-
-
-def _show(v: Any) -> str:
-    """A value for an error message, cut short: it may be megabytes."""
-    r = repr(v)
-    return r if len(r) <= 80 else r[:77] + "..."
-
-
-class FieldError(Exception):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def _missing(field: str):
@@ -85,10 +70,7 @@ def text(obj: dict, field: str, required: bool = True, default: str | None = Non
         raise FieldError(field, f"{field}: must not be empty")
     if max_len and len(v) > max_len:
         raise FieldError(field, f"{field}: longer than {max_len} characters")
-    limit = TEXT_BYTES if field in FREE_TEXT else NAME_BYTES
-    if too_long(v, limit):
-        raise FieldError(field, f"{field}: longer than {limit:,} bytes of UTF-8 (the limit for "
-                                f"{'free text' if limit == TEXT_BYTES else 'ids and names'})")
+    text_limit(field, v)
     if "\x00" in v:
         raise FieldError(field, f"{field}: contains a NUL character, which PostgreSQL text cannot hold")
     return v
@@ -107,12 +89,6 @@ def time_value(obj: dict, field: str, required: bool = False, default: datetime 
         if t is not None:
             return _in_range(field, t, v)
     raise FieldError(field, f"{field}: {_show(v)} is not an RFC 3339 time (like 2026-11-26T09:30:00Z)")
-
-
-def _in_range(field: str, t: datetime, given: Any) -> datetime:
-    if not in_range(t):
-        raise FieldError(field, f"{field}: {_show(given)} is out of range (times run from {TIME_RANGE})")
-    return t
 
 
 def count(obj: dict, field: str, default: int = 0) -> int:
@@ -141,41 +117,6 @@ def metadata(obj: dict, field: str = "metadata") -> dict:
         raise FieldError(field, f"{field}: expected a JSON object, got {_kind(v)}")
     check_metadata(v, field)
     return v
-
-
-def check_metadata(v: dict, field: str = "metadata") -> None:
-    if depth_over(v, JSON_DEPTH):
-        raise FieldError(field, f"{field}: nested deeper than {JSON_DEPTH} levels")
-    bad = unstorable(v)
-    if bad:
-        raise FieldError(field, f"{field}: contains {bad}, which PostgreSQL cannot store")
-    if too_long(json.dumps(v, ensure_ascii=False), TEXT_BYTES):
-        raise FieldError(field, f"{field}: longer than {TEXT_BYTES:,} bytes once encoded")
-
-
-def _limited(checker):
-    """The checker, with the limits of _check_record on what it returns."""
-    import functools
-
-    @functools.wraps(checker)
-    def check(*args, **kw):
-        return _check_record(checker(*args, **kw))
-
-    return check
-
-
-def _check_record(rec: dict) -> dict:
-    """The limits on every checked record, whichever path built it: texts, times and metadata."""
-    for k, v in rec.items():
-        t = type(v)
-        if t is str:
-            if len(v) > NAME_BYTES // 4:
-                text(rec, k)
-        elif t is datetime:
-            _in_range(k, v, v)
-        elif t is dict and v and k == "metadata":
-            check_metadata(v, k)
-    return rec
 
 
 def _kind(v: Any) -> str:

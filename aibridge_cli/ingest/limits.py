@@ -14,11 +14,14 @@ both refuse the same values before the database sees them:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from typing import Any
+from datetime import datetime
+from typing import Any, Optional
 
 from aibridge_cli.errors import BadInput
+from aibridge_cli.timeparse import MAX_TIME, MIN_TIME, TIME_RANGE
 
 NAME_BYTES = 1024
 TEXT_BYTES = 16 * 1024 * 1024
@@ -120,3 +123,83 @@ def unstorable(value: Any) -> str | None:
 
 def _no_constant(name: str):
     raise ValueError(name)
+
+
+# ---- the limits on a checked record (fields.py raises these for single records and imports) --
+
+# Free text from a model, a user or a tool: up to TEXT_BYTES; every other text is an id or a
+# name, up to NAME_BYTES.
+FREE_TEXT = frozenset({"prompt", "input", "invocation_error", "content"})
+
+
+class FieldError(Exception):
+    """A bad field of a record, named so the import can say which line and a command which option."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def show(v: Any) -> str:
+    """A value for an error message, cut short: it may be megabytes."""
+    r = repr(v)
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
+def text_limit(field: str, v: str) -> None:
+    limit = TEXT_BYTES if field in FREE_TEXT else NAME_BYTES
+    if too_long(v, limit):
+        raise FieldError(field, f"{field}: longer than {limit:,} bytes of UTF-8 (the limit for "
+                                f"{'free text' if limit == TEXT_BYTES else 'ids and names'})")
+
+
+def in_range(field: str, t: datetime, given: Any) -> datetime:
+    if not (MIN_TIME <= t <= MAX_TIME):
+        raise FieldError(field, f"{field}: {show(given)} is out of range (times run from {TIME_RANGE})")
+    return t
+
+
+def check_metadata(v: dict, field: str = "metadata") -> None:
+    if depth_over(v, JSON_DEPTH):
+        raise FieldError(field, f"{field}: nested deeper than {JSON_DEPTH} levels")
+    bad = unstorable(v)
+    if bad:
+        raise FieldError(field, f"{field}: contains {bad}, which PostgreSQL cannot store")
+    if too_long(json.dumps(v, ensure_ascii=False), TEXT_BYTES):
+        raise FieldError(field, f"{field}: longer than {TEXT_BYTES:,} bytes once encoded")
+
+
+def check_record(rec: dict) -> dict:
+    """The limits on every checked record, whichever path built it: texts, times and metadata."""
+    for k, v in rec.items():
+        t = type(v)
+        if t is str:
+            if len(v) > NAME_BYTES // 4:
+                text_limit(k, v)
+        elif t is datetime:
+            in_range(k, v, v)
+        elif t is dict and v and k == "metadata":
+            check_metadata(v, k)
+    return rec
+
+
+def limited(checker):
+    """The checker, with the limits of check_record on what it returns."""
+
+    @functools.wraps(checker)
+    def check(*args, **kw):
+        return check_record(checker(*args, **kw))
+
+    return check
+
+
+# ---- the import's fast path: short texts cost one len() ------------------------------------
+
+def over(v: Optional[str], limit: int) -> bool:
+    """Over limit bytes of UTF-8 (the careful path then words the error)."""
+    return v is not None and len(v) > limit >> 2 and too_long(v, limit)
+
+
+def names_over(*vs: Optional[str]) -> bool:
+    return any(v is not None and len(v) > NAME_BYTES >> 2 and too_long(v, NAME_BYTES) for v in vs)

@@ -25,7 +25,7 @@ from aibridge_cli.errors import BadInput
 from aibridge_cli.ingest import fields
 from aibridge_cli.ingest.batch import Batch, ChildRow, EndLine, InterceptionLine, ThoughtLine, ToolCall, UserLine
 from aibridge_cli.ingest.fields import FieldError
-from aibridge_cli.ingest.limits import JSON_DEPTH, NAME_BYTES, TEXT_BYTES, depth_over, too_long
+from aibridge_cli.ingest.limits import JSON_DEPTH, TEXT_BYTES, depth_over, names_over, over
 from aibridge_cli.timeparse import MAX_TIME, MIN_TIME
 
 MAX_BIGINT, MAX_CLIENT, MAX_SESSION = fields.MAX_BIGINT, fields.MAX_CLIENT, fields.MAX_SESSION
@@ -75,18 +75,6 @@ def plain_json(d: dict, colon: str, comma: str) -> Optional[str]:
     return "{" + comma.join(parts) + "}"
 
 
-def _long(v: Optional[str], limit: int) -> bool:
-    """Over limit bytes of UTF-8 (the careful path then words the error); short texts cost one len()."""
-    return v is not None and len(v) > limit >> 2 and too_long(v, limit)
-
-
-def _names_long(*vs: Optional[str]) -> bool:
-    for v in vs:
-        if v is not None and len(v) > NAME_BYTES >> 2 and too_long(v, NAME_BYTES):
-            return True
-    return False
-
-
 def json_text(d: dict) -> str:
     return esc(_dumps(d)) if d else "{}"
 
@@ -99,7 +87,7 @@ def _meta(v, plain: bool) -> Optional[str]:
         if not v:
             return "{}"
         text = (plain and plain_json(v, ":", ",")) or _dumps(v)
-        if _long(text, TEXT_BYTES):
+        if over(text, TEXT_BYTES):
             return None
         return text if plain else esc(text)
     return None
@@ -174,7 +162,7 @@ class Parser:
         rid, iid, prid = get("id"), get("interception_id"), get("provider_response_id", "")
         if not (type(rid) is str and type(iid) is str and type(prid) is str and _are_two_uuids(rid + iid)):
             return None
-        if len(prid) > NAME_BYTES >> 2 and too_long(prid, NAME_BYTES):
+        if names_over(prid):
             return None
         meta = _meta(get("metadata"), plain)
         if meta is None:
@@ -202,7 +190,7 @@ class Parser:
     def _prompt(self, o: dict, line: int, plain: bool) -> bool:
         head = self._child_head(o, PROMPT_FIELDS, plain)
         prompt = o.get("prompt")
-        if head is None or type(prompt) is not str or _long(prompt, TEXT_BYTES):
+        if head is None or type(prompt) is not str or over(prompt, TEXT_BYTES):
             return False
         rid, iid, prid, meta, created = head
         b = self.batch
@@ -227,7 +215,7 @@ class Parser:
             raw = "{}"
         elif type(raw) is not str:  # arguments given as JSON itself: stored encoded, as the bridge does
             raw = (plain and type(raw) is dict and plain_json(raw, ": ", ", ")) or encode_input(raw)
-        if _names_long(tool, call, server) or _long(raw, TEXT_BYTES) or _long(error, TEXT_BYTES):
+        if names_over(tool, call, server) or over(raw, TEXT_BYTES) or over(error, TEXT_BYTES):
             return False
         rid, iid, prid, meta, created = head
         if plain:
@@ -251,7 +239,7 @@ class Parser:
         iid, content, meta, created = get("interception_id"), get("content"), get("metadata"), get("created_at")
         if not (type(iid) is str and _is_uuid(iid) and type(content) is str and created is not None):
             return False
-        if _long(content, TEXT_BYTES):
+        if over(content, TEXT_BYTES):
             return False
         if meta is None:
             meta = {}
@@ -299,7 +287,7 @@ class Parser:
             client = "Unknown"
         elif not (type(client) is str and client.strip() and len(client) <= MAX_CLIENT):
             return False
-        if _names_long(initiator, provider, model, call, key):
+        if names_over(initiator, provider, model, call, key):
             return False
         meta = _meta(get("metadata"), plain)
         if meta is None:
