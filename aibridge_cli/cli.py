@@ -200,7 +200,7 @@ def root(
     redact: bool = typer.Option(False, "--redact", help="Mask secrets (API keys, tokens, passwords, e-mail addresses) in prompts, tool inputs and thoughts."),
     redact_pattern: list[str] = typer.Option([], "--redact-pattern", metavar="REGEX",
                                              help="Also mask matches of this regular expression (repeatable; implies --redact)."),
-    no_content: bool = typer.Option(False, "--no-content", help="Leave prompts, tool inputs and thoughts out of the output."),
+    no_content: bool = typer.Option(False, "--no-content", help="Leave prompts, tool inputs, thoughts and error texts out of the output."),
     profile: str = typer.Option(None, "--profile", envvar="AIBRIDGE_PROFILE", show_envvar=True,
                                 help="Settings from [profiles.NAME] of ~/.config/aibridge/config.toml "
                                      "(the 'default' profile applies when none is named)."),
