@@ -212,7 +212,7 @@ def root(
 
     start_clock()  # one reading of "now" for the whole command (--since 7d, defaults, prune's cutoff)
     # 0 turns the statement timeout off, as psql users know it from statement_timeout = 0
-    ms = 0 if timeout.strip() == "0" else parse_timeout(timeout, "--timeout")
+    ms = parse_timeout(timeout, "--timeout", zero_is_off=True)
     if dsn is not None and not dsn.strip():
         raise AibridgeError("--dsn: must not be empty", hint="give a DSN, or leave --dsn out for the embedded "
                             "database", exit_code=EXIT_USAGE)

@@ -68,9 +68,14 @@ def parse_duration(value: str, option: str) -> timedelta:
 MAX_TIMEOUT_MS = 2**31 - 1
 
 
-def parse_timeout(value: str, option: str) -> int:
-    """Milliseconds for a PostgreSQL timeout setting: more than zero, at most MAX_TIMEOUT_MS."""
-    ms = int(parse_duration(value, option).total_seconds() * 1000)
+def parse_timeout(value: str, option: str, zero_is_off: bool = False) -> int:
+    """Milliseconds for a PostgreSQL timeout setting: more than zero (or 0, off, where
+    zero_is_off), at most MAX_TIMEOUT_MS."""
+    if zero_is_off and value.strip(" \t") == "0":
+        return 0
+    ms = parse_duration(value, option) // timedelta(milliseconds=1)
+    if ms == 0 and zero_is_off:
+        return 0
     if ms <= 0:
         raise BadInput(f"{option} must be longer than zero", hint="use e.g. 30s, 2m, 500ms")
     if ms > MAX_TIMEOUT_MS:
