@@ -130,3 +130,99 @@ def make_cli(dsn: str | None):
         return Result(r.exit_code, r.stdout, r.stderr, r.exception)
 
     return run
+
+
+# ---- the layouts beside the embedded one --------------------------------------------------
+# The embedded database (the `dsn` fixture) has the 2026-08 layout after all migrations. Two
+# deployments' databases stand beside it, both recognised as Coder's (they have `workspaces`
+# and `templates`), so `db migrate` adds only its bookkeeping table and leaves them alone:
+#   seed_dsn    a deployment still on the seed's layout (the spec's schema.md)
+#   deploy_dsn  a deployment at 2026-08, built at test time from the spec's schema-2026-08.sql
+#               (read, not copied) with Coder's users table: hashed_password, login_type, ...
+
+
+def spec_file(name: str) -> str:
+    """The spec's file `name` in the nearest shared/spec above the tests (../shared/spec beside
+    the repository, also from a worktree one level deeper); '' when there is none."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    while True:
+        candidate = os.path.join(here, "shared", "spec", name)
+        if os.path.exists(candidate):
+            return candidate
+        parent = os.path.dirname(here)
+        if parent == here:
+            return ""
+        here = parent
+
+
+SCHEMA_2026_08 = spec_file("schema-2026-08.sql")
+AIBRIDGE_2026_08 = spec_file("aibridge-2026-08.sql")
+SEED_TEMPLATE = "aibridge_test_seed_template"
+DEPLOY_TEMPLATE = "aibridge_test_deploy2026_template"
+
+# What the 2026-08 schema refers to outside the AI Bridge tables: Coder's enums and tables.
+CODER_STUBS = """
+CREATE TABLE workspaces (id uuid PRIMARY KEY);
+CREATE TABLE templates (id uuid PRIMARY KEY);
+CREATE TABLE organizations (id uuid PRIMARY KEY);
+CREATE TABLE dbcrypt_keys (active_key_digest text PRIMARY KEY);
+CREATE TYPE user_status AS ENUM ('active', 'suspended', 'dormant');
+CREATE TYPE login_type AS ENUM ('password', 'github', 'oidc', 'token', 'none', 'oauth2_provider_app');
+CREATE TYPE group_source AS ENUM ('user', 'oidc');
+"""
+
+
+def _make_template(server_dsn: str, name: str, setup) -> str:
+    from aibridge_cli import migrate
+
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    dsn = make_conninfo(server_dsn, dbname=name)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        setup(conn)
+        migrate.apply(conn)
+    return dsn
+
+
+@pytest.fixture(scope="session")
+def seed_template(server_dsn) -> str:
+    return _make_template(server_dsn, SEED_TEMPLATE,
+                          lambda c: c.execute("CREATE TABLE workspaces (id uuid PRIMARY KEY); "
+                                              "CREATE TABLE templates (id uuid PRIMARY KEY)"))
+
+
+@pytest.fixture(scope="session")
+def deploy_template(server_dsn) -> str:
+    if not SCHEMA_2026_08:
+        pytest.skip("the spec's schema-2026-08.sql is not present")
+
+    def setup(conn):
+        conn.execute(CODER_STUBS)
+        with open(SCHEMA_2026_08, encoding="utf-8") as f:
+            conn.execute(f.read())
+
+    return _make_template(server_dsn, DEPLOY_TEMPLATE, setup)
+
+
+@pytest.fixture
+def seed_dsn(server_dsn, seed_template) -> str:
+    """A fresh database on the seed's layout, as a deployment not yet upgraded has it."""
+    name = _fresh_database(server_dsn, SEED_TEMPLATE)
+    yield make_conninfo(server_dsn, dbname=name)
+    _drop_database(server_dsn, name)
+
+
+@pytest.fixture
+def deploy_dsn(server_dsn, deploy_template) -> str:
+    """A fresh database with a real 2026-08 deployment's layout (Coder's users table included)."""
+    name = _fresh_database(server_dsn, DEPLOY_TEMPLATE)
+    yield make_conninfo(server_dsn, dbname=name)
+    _drop_database(server_dsn, name)
+
+
+@pytest.fixture(params=["embedded", "seed", "deploy2026"])
+def layout_dsn(request) -> tuple[str, str]:
+    """(layout, dsn) for each of the three layouts: a test using it runs on all three."""
+    fixture = {"embedded": "dsn", "seed": "seed_dsn", "deploy2026": "deploy_dsn"}[request.param]
+    return request.param, request.getfixturevalue(fixture)

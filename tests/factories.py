@@ -16,6 +16,24 @@ def at(minutes: float = 0, base: datetime = T0) -> datetime:
 
 
 def _insert(conn, table: str, row: dict) -> dict:
+    if table == "aibridge_interceptions" and _fk_blocks(conn, row["initiator_id"]):
+        # An initiator without a users row: a row written before the initiator's foreign key
+        # (a seed-layout deployment, or an embedded database upgraded with the key NOT VALID).
+        # The test server's superuser writes it with the key's triggers off, as such rows came.
+        with conn.transaction():
+            conn.execute("SET LOCAL session_replication_role = replica")
+            return _insert_row(conn, table, row)
+    return _insert_row(conn, table, row)
+
+
+def _fk_blocks(conn, initiator_id) -> bool:
+    return conn.execute(
+        "SELECT to_regclass('users') IS NOT NULL AND EXISTS (SELECT 1 FROM pg_constraint "
+        "WHERE conname = 'aibridge_interceptions_initiator_id_fkey') "
+        "AND NOT EXISTS (SELECT 1 FROM users WHERE id = %s)", [initiator_id]).fetchone()[0]
+
+
+def _insert_row(conn, table: str, row: dict) -> dict:
     cols = list(row)
     values = [Jsonb(v) if isinstance(v, (dict, list)) and not (table == "users" and c == "rbac_roles") else v
               for c, v in row.items()]

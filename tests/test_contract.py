@@ -34,7 +34,10 @@ def test_every_query_runs_on_an_empty_migrated_database(dsn, name):
             with conn.cursor().copy(q.sql):  # an empty COPY: checks table and columns
                 pass
         else:
-            conn.execute(q.sql, bind(q, {}))
+            try:
+                conn.execute(q.sql, bind(q, {}))
+            except psycopg.errors.ForeignKeyViolation:
+                pass  # it ran: the zero initiator is refused by the initiator's foreign key (0004)
         conn.rollback()
 
 

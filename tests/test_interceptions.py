@@ -81,9 +81,12 @@ def test_each_row_carries_the_interception_columns_and_its_initiator(cli, data):
     got = {g["id"]: g for g in list_json(cli)}
     first = data["rows"][0]
     row = got[str(first["id"])]
+    # The 2026-08 layout's columns (0004) come after the seed's, in the table's order.
     assert list(row) == ["id", "initiator_id", "provider", "model", "started_at", "metadata", "ended_at",
                          "api_key_id", "client", "thread_parent_id", "thread_root_id", "client_session_id",
-                         "session_id", "initiator_username", "initiator_name", "initiator_avatar_url"]
+                         "session_id", "provider_name", "credential_kind", "credential_hint",
+                         "agent_firewall_session_id", "agent_firewall_sequence_number", "error_type", "error_message",
+                         "initiator_username", "initiator_name", "initiator_avatar_url"]
     assert row["initiator_username"] == "alice"
     assert row["initiator_name"] == "Alice Liddell"
     assert row["initiator_avatar_url"] == "https://example.com/a.png"

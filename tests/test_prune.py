@@ -250,7 +250,9 @@ def test_forced_row_level_security_is_refused(conn, mixed, role):
 
 def load_bulk(conn, n_old: int, n_new: int) -> tuple[set, set]:
     """Old and new interceptions with four child rows each, loaded with COPY."""
-    user = uuid.uuid4()
+    from factories import add_user
+
+    user = add_user(conn, f"bulk-{uuid.uuid4().hex[:8]}")["id"]
     old_ids, new_ids = set(), set()
     inter, tokens, prompts, tools, thoughts = [], [], [], [], []
     for k in range(n_old + n_new):

@@ -350,6 +350,7 @@ def test_show_session_of_initiator_without_user_row(cli, data):
 
 def test_show_unknown_newer_token_columns(cli, conn, data):
     # Newer deployments have cache_*_input_tokens columns: they win over the metadata keys.
+    conn.execute("ALTER TABLE aibridge_token_usages DROP COLUMN cache_read_input_tokens, DROP COLUMN cache_write_input_tokens")  # back to the seed's layout
     conn.execute("ALTER TABLE aibridge_token_usages ADD COLUMN cache_read_input_tokens bigint, "
                  "ADD COLUMN cache_write_input_tokens bigint")
     conn.execute("UPDATE aibridge_token_usages SET cache_read_input_tokens = 1000, cache_write_input_tokens = 3 "

@@ -112,8 +112,9 @@ class DemoData:
         rng.shuffle(ranks)
         weights = [1.0 / (k + 1) ** cat.USER_SKEW for k in ranks]
         tail = sorted(range(2, n), key=lambda i: -ranks[i])  # least active first; 0 and 1 are admins
-        missing = set(tail[:(n + 40) // 60]) if n >= 20 else set()  # initiators without a users row
-        deleted = {tail[len(missing)]} if n >= 30 else set()
+        # Every initiator has a users row: the embedded database has the deployment's foreign key
+        # from initiator_id to users since the 2026-08 layout (sql/schema/0004).
+        deleted = {tail[0]} if n >= 30 else set()
         for i in range(n):
             first, last = rng.choice(cat.FIRST_NAMES), rng.choice(cat.LAST_NAMES)
             base = f"{ascii_slug(first)}-{ascii_slug(last)}"
@@ -131,9 +132,8 @@ class DemoData:
             client = self.agents[bisect(self.agent_cum, rng.random() * self.agent_cum[-1])]
             keys = [r.alnum(10).lower() for _ in range(1 + (rng.random() < 0.3))]
             self.users.append(_User(uid, client, rng.choice(cat.TIMEZONES), keys))
-            if i not in missing:
-                self._user_rows.append((uid, username, first + " " + last, avatar, email, roles,
-                                        "t" if i in deleted else "f", r.ts(created), r.ts(updated)))
+            self._user_rows.append((uid, username, first + " " + last, avatar, email, roles,
+                                    "t" if i in deleted else "f", r.ts(created), r.ts(updated)))
         self.user_cum = list(accumulate(weights))
         self._weights = dict(zip((u.id for u in self.users), weights))
         self._final_names: dict[str, str] = {}
