@@ -28,11 +28,19 @@ def reference() -> dict:
 
 def run_reference(conn, name: str, **params) -> list[dict]:
     """Run the deployment's query `name` with these parameters (omitted ones at their zero value)."""
-    from aibridge_cli.queries import bind
+    from psycopg.types.json import Jsonb
 
     q = reference()[name]
+    unknown = set(params) - set(q.params)
+    assert not unknown, f"{name} has no parameter(s) {unknown}"
+    # As the deployment's Go code passes them: every parameter given (NULL where the Go value is
+    # NULL), JSON as JSON. bind() would turn a NULL of an uncast parameter into a zero value.
+    values = {}
+    for pname, param in q.params.items():
+        v = params[pname] if pname in params else param.zero()
+        values[pname] = Jsonb(v) if isinstance(v, (dict, list)) else v
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(q.sql, bind(q, params))
+        cur.execute(q.sql, values)
         return cur.fetchall() if cur.description else []
 
 

@@ -128,11 +128,15 @@ def record_page(record: dict):
 
     tokens = r.get("token_usages") or []
     heading(f"Token usages ({len(tokens)})  input {sum(t['input_tokens'] for t in tokens):,} · "
-            f"output {sum(t['output_tokens'] for t in tokens):,}")
+            f"output {sum(t['output_tokens'] for t in tokens):,} · "
+            f"cache read {sum(t.get('cache_read_tokens') or 0 for t in tokens):,} · "
+            f"cache write {sum(t.get('cache_write_tokens') or 0 for t in tokens):,}")
     if tokens:
         parts.append(_table(
-            [("created", False), ("provider response", False), ("input", True), ("output", True), ("metadata", False)],
+            [("created", False), ("provider response", False), ("input", True), ("output", True),
+             ("cache read", True), ("cache write", True), ("metadata", False)],
             [[cell(t["created_at"]), t["provider_response_id"], cell(t["input_tokens"]), cell(t["output_tokens"]),
+              cell(t.get("cache_read_tokens") or 0), cell(t.get("cache_write_tokens") or 0),
               cell(t.get("metadata"), 200)] for t in tokens]))
 
     prompts = r.get("user_prompts") or []

@@ -30,10 +30,24 @@ FROM visible_users
 WHERE id = @id::uuid;
 
 -- name: GetAIBridgeTokenUsagesByInterceptionID :many
-SELECT *
-FROM aibridge_token_usages
-WHERE interception_id = @interception_id::uuid
-ORDER BY created_at ASC, id ASC;
+-- Every column of the rows, and each row's cache read and write by the one rule (telemetry.sql's
+-- top); absent_columns stands in for the cache columns on the seed's layout.
+SELECT tu.*
+FROM (SELECT NULL::bigint AS cache_read_input_tokens, NULL::bigint AS cache_write_input_tokens) AS absent_columns
+CROSS JOIN LATERAL (
+    SELECT t.*,
+           CASE WHEN cache_read_input_tokens > 0 THEN cache_read_input_tokens
+                ELSE GREATEST(CASE WHEN jsonb_typeof(t.metadata -> 'cache_read_input') = 'number' THEN (t.metadata ->> 'cache_read_input')::numeric END,
+                              CASE WHEN jsonb_typeof(t.metadata -> 'input_cached') = 'number' THEN (t.metadata ->> 'input_cached')::numeric END,
+                              CASE WHEN jsonb_typeof(t.metadata -> 'prompt_cached') = 'number' THEN (t.metadata ->> 'prompt_cached')::numeric END, 0)
+           END::bigint AS cache_read_tokens,
+           CASE WHEN cache_write_input_tokens > 0 THEN cache_write_input_tokens
+                ELSE GREATEST(CASE WHEN jsonb_typeof(t.metadata -> 'cache_creation_input') = 'number' THEN (t.metadata ->> 'cache_creation_input')::numeric END, 0)
+           END::bigint AS cache_write_tokens
+    FROM aibridge_token_usages t
+    WHERE t.interception_id = @interception_id::uuid
+) tu
+ORDER BY tu.created_at ASC, tu.id ASC;
 
 -- name: GetAIBridgeUserPromptsByInterceptionID :many
 SELECT *
@@ -123,10 +137,23 @@ LIMIT COALESCE(NULLIF(@limit_::integer, 0), 100)
 OFFSET @offset_::integer;
 
 -- name: ListAIBridgeTokenUsagesByInterceptionIDs :many
-SELECT *
-FROM aibridge_token_usages
-WHERE interception_id = ANY(@interception_ids::uuid[])
-ORDER BY created_at ASC, id ASC;
+-- As GetAIBridgeTokenUsagesByInterceptionID, for many interceptions.
+SELECT tu.*
+FROM (SELECT NULL::bigint AS cache_read_input_tokens, NULL::bigint AS cache_write_input_tokens) AS absent_columns
+CROSS JOIN LATERAL (
+    SELECT t.*,
+           CASE WHEN cache_read_input_tokens > 0 THEN cache_read_input_tokens
+                ELSE GREATEST(CASE WHEN jsonb_typeof(t.metadata -> 'cache_read_input') = 'number' THEN (t.metadata ->> 'cache_read_input')::numeric END,
+                              CASE WHEN jsonb_typeof(t.metadata -> 'input_cached') = 'number' THEN (t.metadata ->> 'input_cached')::numeric END,
+                              CASE WHEN jsonb_typeof(t.metadata -> 'prompt_cached') = 'number' THEN (t.metadata ->> 'prompt_cached')::numeric END, 0)
+           END::bigint AS cache_read_tokens,
+           CASE WHEN cache_write_input_tokens > 0 THEN cache_write_input_tokens
+                ELSE GREATEST(CASE WHEN jsonb_typeof(t.metadata -> 'cache_creation_input') = 'number' THEN (t.metadata ->> 'cache_creation_input')::numeric END, 0)
+           END::bigint AS cache_write_tokens
+    FROM aibridge_token_usages t
+    WHERE t.interception_id = ANY(@interception_ids::uuid[])
+) tu
+ORDER BY tu.created_at ASC, tu.id ASC;
 
 -- name: ListAIBridgeUserPromptsByInterceptionIDs :many
 SELECT *

@@ -269,10 +269,10 @@ ORDER BY visible_users.username NULLS LAST, aibridge_interceptions.initiator_id;
 
 -- name: ListAIBridgeSessionInterceptions :many
 -- `sessions show`: every ended interception of one session, oldest first, with its tokens.
--- Cache tokens, as telemetry counts them: the cache_read_input_tokens / cache_write_input_tokens
--- columns where a newer deployment has them and the value is above zero (read through to_jsonb
--- so that older tables without them work too), else the providers' metadata keys: Anthropic cache_read_input / cache_creation_input
--- (which already includes the ephemeral 5m/1h parts), OpenAI prompt_cached / input_cached.
+-- Cache tokens by the one rule (see telemetry.sql's top): the column above zero, else the
+-- greatest of the metadata keys. The columns are read by an unqualified name in a subquery over
+-- aibridge_token_usages alone, so on the seed's layout (no such columns) the name resolves to
+-- the NULL of the enclosing absent_columns row.
 SELECT
     aibridge_interceptions.id,
     aibridge_interceptions.provider,
@@ -288,31 +288,27 @@ SELECT
     COALESCE(tokens.output_tokens, 0)::bigint AS output_tokens,
     COALESCE(tokens.cache_read_tokens, 0)::bigint AS cache_read_tokens,
     COALESCE(tokens.cache_write_tokens, 0)::bigint AS cache_write_tokens
-FROM aibridge_interceptions
+FROM (SELECT NULL::bigint AS cache_read_input_tokens, NULL::bigint AS cache_write_input_tokens) AS absent_columns
+CROSS JOIN aibridge_interceptions
 LEFT JOIN LATERAL (
     SELECT
         sum(tu.input_tokens) AS input_tokens,
         sum(tu.output_tokens) AS output_tokens,
-        sum(COALESCE(
-            CASE WHEN jsonb_typeof(to_jsonb(tu) -> 'cache_read_input_tokens') = 'number'
-                      AND (to_jsonb(tu) ->> 'cache_read_input_tokens')::numeric > 0
-                 THEN (to_jsonb(tu) ->> 'cache_read_input_tokens')::numeric END,
-            CASE WHEN jsonb_typeof(tu.metadata -> 'cache_read_input') = 'number'
-                 THEN (tu.metadata ->> 'cache_read_input')::numeric END,
-            CASE WHEN jsonb_typeof(tu.metadata -> 'prompt_cached') = 'number'
-                 THEN (tu.metadata ->> 'prompt_cached')::numeric END,
-            CASE WHEN jsonb_typeof(tu.metadata -> 'input_cached') = 'number'
-                 THEN (tu.metadata ->> 'input_cached')::numeric END,
-            0)) AS cache_read_tokens,
-        sum(COALESCE(
-            CASE WHEN jsonb_typeof(to_jsonb(tu) -> 'cache_write_input_tokens') = 'number'
-                      AND (to_jsonb(tu) ->> 'cache_write_input_tokens')::numeric > 0
-                 THEN (to_jsonb(tu) ->> 'cache_write_input_tokens')::numeric END,
-            CASE WHEN jsonb_typeof(tu.metadata -> 'cache_creation_input') = 'number'
-                 THEN (tu.metadata ->> 'cache_creation_input')::numeric END,
-            0)) AS cache_write_tokens
-    FROM aibridge_token_usages tu
-    WHERE tu.interception_id = aibridge_interceptions.id
+        sum(CASE WHEN tu.cache_read_column > 0 THEN tu.cache_read_column
+                 ELSE GREATEST(CASE WHEN jsonb_typeof(tu.metadata -> 'cache_read_input') = 'number' THEN (tu.metadata ->> 'cache_read_input')::numeric END,
+                               CASE WHEN jsonb_typeof(tu.metadata -> 'input_cached') = 'number' THEN (tu.metadata ->> 'input_cached')::numeric END,
+                               CASE WHEN jsonb_typeof(tu.metadata -> 'prompt_cached') = 'number' THEN (tu.metadata ->> 'prompt_cached')::numeric END, 0)
+            END) AS cache_read_tokens,
+        sum(CASE WHEN tu.cache_write_column > 0 THEN tu.cache_write_column
+                 ELSE GREATEST(CASE WHEN jsonb_typeof(tu.metadata -> 'cache_creation_input') = 'number' THEN (tu.metadata ->> 'cache_creation_input')::numeric END, 0)
+            END) AS cache_write_tokens
+    FROM (
+        SELECT t.input_tokens, t.output_tokens, t.metadata,
+            cache_read_input_tokens::bigint AS cache_read_column,
+            cache_write_input_tokens::bigint AS cache_write_column
+        FROM aibridge_token_usages t
+        WHERE t.interception_id = aibridge_interceptions.id
+    ) tu
 ) tokens ON true
 WHERE aibridge_interceptions.ended_at IS NOT NULL
   AND aibridge_interceptions.session_id = @session_id::text

@@ -1,11 +1,15 @@
 -- Telemetry summaries: usage, latency, cache and tool statistics per (provider, model, client)
 -- over interceptions that ended inside [ended_at_after, ended_at_before).
 --
--- Cached tokens. Older deployments keep them only in token usage metadata (Anthropic
--- `cache_read_input` / `cache_creation_input`, OpenAI chat `prompt_cached`); newer ones also
--- have the bigint columns `cache_read_input_tokens` / `cache_write_input_tokens`. Each token
--- usage row counts its column when that is above zero, else its metadata keys, so a row that
--- carries both is never counted twice and rows written before the columns existed still count.
+-- Cached tokens, one rule in every query of the tool (telemetry, sessions, interceptions show):
+-- a token usage row's cache read is its `cache_read_input_tokens` column where that is above
+-- zero, else the greatest of its numeric metadata keys `cache_read_input` (Anthropic),
+-- `input_cached` (OpenAI Responses, what Codex writes) and `prompt_cached` (OpenAI chat): the
+-- rule the deployment itself used to backfill the columns (2026-08). Its cache write is
+-- `cache_write_input_tokens` above zero, else `cache_creation_input`. A row carrying both is
+-- never counted twice, and rows written before the columns existed still count. This departs
+-- from the seed's telemetry on purpose: the seed summed cache_read_input and prompt_cached and
+-- ignored input_cached, so Codex showed 0 % cache where `sessions show` counted its tokens.
 -- The columns are read by an unqualified name inside a subquery over aibridge_token_usages
 -- alone: when the table has them, the name resolves there; when it does not, SQL's scoping
 -- resolves it to the NULL column of the enclosing `absent_columns` row instead. So one query
@@ -65,11 +69,12 @@ tokens AS (
             tu.input_tokens,
             tu.output_tokens,
             CASE WHEN cache_read_input_tokens > 0 THEN cache_read_input_tokens
-                 ELSE COALESCE((tu.metadata ->> 'cache_read_input')::bigint, 0)
-                    + COALESCE((tu.metadata ->> 'prompt_cached')::bigint, 0)
+                 ELSE GREATEST(CASE WHEN jsonb_typeof(tu.metadata -> 'cache_read_input') = 'number' THEN (tu.metadata ->> 'cache_read_input')::numeric END,
+                               CASE WHEN jsonb_typeof(tu.metadata -> 'input_cached') = 'number' THEN (tu.metadata ->> 'input_cached')::numeric END,
+                               CASE WHEN jsonb_typeof(tu.metadata -> 'prompt_cached') = 'number' THEN (tu.metadata ->> 'prompt_cached')::numeric END, 0)
             END AS cached_read,
             CASE WHEN cache_write_input_tokens > 0 THEN cache_write_input_tokens
-                 ELSE COALESCE((tu.metadata ->> 'cache_creation_input')::bigint, 0)
+                 ELSE GREATEST(CASE WHEN jsonb_typeof(tu.metadata -> 'cache_creation_input') = 'number' THEN (tu.metadata ->> 'cache_creation_input')::numeric END, 0)
             END AS cached_written
         FROM aibridge_token_usages tu
     ) t
@@ -166,11 +171,12 @@ CROSS JOIN LATERAL (
             -- Cached tokens: the column when above zero, else the metadata keys (see the top).
             -- Evaluated after the join, so only for the window's token usage rows.
             sum(CASE WHEN c.cache_read_column > 0 THEN c.cache_read_column
-                     ELSE COALESCE((c.metadata ->> 'cache_read_input')::bigint, 0)
-                        + COALESCE((c.metadata ->> 'prompt_cached')::bigint, 0)
+                     ELSE GREATEST(CASE WHEN jsonb_typeof(c.metadata -> 'cache_read_input') = 'number' THEN (c.metadata ->> 'cache_read_input')::numeric END,
+                                   CASE WHEN jsonb_typeof(c.metadata -> 'input_cached') = 'number' THEN (c.metadata ->> 'input_cached')::numeric END,
+                                   CASE WHEN jsonb_typeof(c.metadata -> 'prompt_cached') = 'number' THEN (c.metadata ->> 'prompt_cached')::numeric END, 0)
                 END) FILTER (WHERE c.metadata IS NOT NULL OR c.cache_read_column > 0) AS cached_read,
             sum(CASE WHEN c.cache_write_column > 0 THEN c.cache_write_column
-                     ELSE COALESCE((c.metadata ->> 'cache_creation_input')::bigint, 0)
+                     ELSE GREATEST(CASE WHEN jsonb_typeof(c.metadata -> 'cache_creation_input') = 'number' THEN (c.metadata ->> 'cache_creation_input')::numeric END, 0)
                 END) FILTER (WHERE c.metadata IS NOT NULL OR c.cache_write_column > 0) AS cached_written,
             count(c.prompt) AS prompt_rows,
             count(NULLIF(c.injected, false)) AS injected,
@@ -288,11 +294,12 @@ CROSS JOIN LATERAL (
             -- Cached tokens: the column when above zero, else the metadata keys (see the top).
             SELECT count(*) AS rows_, sum(tu.input_tokens) AS input_, sum(tu.output_tokens) AS output_,
                 sum(CASE WHEN tu.cache_read_column > 0 THEN tu.cache_read_column
-                         ELSE COALESCE((tu.metadata ->> 'cache_read_input')::bigint, 0)
-                            + COALESCE((tu.metadata ->> 'prompt_cached')::bigint, 0)
+                         ELSE GREATEST(CASE WHEN jsonb_typeof(tu.metadata -> 'cache_read_input') = 'number' THEN (tu.metadata ->> 'cache_read_input')::numeric END,
+                                       CASE WHEN jsonb_typeof(tu.metadata -> 'input_cached') = 'number' THEN (tu.metadata ->> 'input_cached')::numeric END,
+                                       CASE WHEN jsonb_typeof(tu.metadata -> 'prompt_cached') = 'number' THEN (tu.metadata ->> 'prompt_cached')::numeric END, 0)
                     END) AS cached_read,
                 sum(CASE WHEN tu.cache_write_column > 0 THEN tu.cache_write_column
-                         ELSE COALESCE((tu.metadata ->> 'cache_creation_input')::bigint, 0)
+                         ELSE GREATEST(CASE WHEN jsonb_typeof(tu.metadata -> 'cache_creation_input') = 'number' THEN (tu.metadata ->> 'cache_creation_input')::numeric END, 0)
                     END) AS cached_written
             FROM (
                 SELECT aibridge_token_usages.input_tokens, aibridge_token_usages.output_tokens, aibridge_token_usages.metadata,
