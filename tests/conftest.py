@@ -173,7 +173,7 @@ CREATE TYPE group_source AS ENUM ('user', 'oidc');
 
 
 def _make_template(server_dsn: str, name: str, setup) -> str:
-    from aibridge_cli import migrate
+    from aibridge_cli.db import migrate
 
     with psycopg.connect(server_dsn, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')

@@ -21,7 +21,7 @@ def reference() -> dict:
         pytest.skip("the spec's aibridge-2026-08.sql is not present")
     from pathlib import Path
 
-    from aibridge_cli.sqlfile import parse_file
+    from aibridge_cli.sqlc.translate import parse_file
 
     return {q.name: q for q in parse_file(Path(AIBRIDGE_2026_08))}
 

@@ -232,7 +232,9 @@ def test_migrate_leaves_a_2026_08_deployment_untouched(deploy_dsn):
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
         stubs = {"workspaces", "templates", "organizations", "dbcrypt_keys"}
         assert tables == spec_tables | stubs | {"aibridge_schema_migrations"}
-        ours = {i.name for i in __import__("aibridge_cli.optimize", fromlist=["x"]).indexes()}
+        from aibridge_cli.db import optimize
+
+        ours = {i.name for i in optimize.indexes()}
         present = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")}
         assert not (ours & present)
         users = column_layout(conn, "users")
