@@ -105,3 +105,166 @@ def test_one_cache_rule_in_telemetry_sessions_and_show(layout_dsn, seed):
         rec = json.loads(run("interceptions", "show", iid, "-f", "json").stdout)
         toks = rec["token_usages"]
         assert (sum(t["cache_read_tokens"] for t in toks), sum(t["cache_write_tokens"] for t in toks)) == (r, w)
+
+
+# ---------------------------------------------------------------- writes
+
+def test_users_add_refuses_a_coder_users_table_and_writes_nothing(deploy_dsn):
+    run = make_cli(deploy_dsn)
+    r = run("users", "add", "newbie", "--email", "newbie@example.com")
+    assert r.exit_code == 2
+    assert r.stderr.startswith("error: users add: this database's users table is Coder's own")
+    assert "hint: create the user in Coder" in r.stderr and "Traceback" not in r.stderr
+    with psycopg.connect(deploy_dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+
+
+def test_users_add_still_works_on_the_embedded_and_seed_layouts(dsn, seed_dsn):
+    for d in (dsn, seed_dsn):
+        r = make_cli(d)("users", "add", "newbie")
+        assert r.exit_code == 0, r.stderr
+        with psycopg.connect(d) as conn:
+            assert conn.execute("SELECT username FROM users").fetchall() == [("newbie",)]
+
+
+def _record_session(run, user):
+    """One interception with everything the 2026-08 layout holds, written by `aibridge record`."""
+    fw = str(uuid.uuid4())
+    iid = run("record", "interception", "-u", user, "--provider", "openai", "--model", "gpt-5", "--client", "Codex",
+              "--credential-kind", "byok", "--credential-hint", "sk-a***efgh", "--firewall-session-id", fw,
+              "--firewall-sequence", "7", "--started-at", T0.isoformat())
+    assert iid.exit_code == 0, iid.stderr
+    iid = iid.stdout.strip()
+    tok = run("record", "token-usage", iid, "--input-tokens", "1000", "--output-tokens", "20",
+              "--metadata", '{"input_cached": 700, "prompt_cached": 5}', "--created-at", T0.isoformat())
+    assert tok.exit_code == 0, tok.stderr
+    tool = run("record", "tool-usage", iid, "--tool", "web_search", "--provider-item-id", "ws_123",
+               "--created-at", T0.isoformat())
+    assert tool.exit_code == 0, tool.stderr
+    end = run("record", "end", iid, "--ended-at", (T0 + timedelta(seconds=3)).isoformat(),
+              "--error-type", "rate_limited", "--error-message", "429 Too Many Requests")
+    assert end.exit_code == 0, end.stderr
+    return iid, fw
+
+
+def test_record_writes_the_2026_08_columns(layout_dsn):
+    """Embedded and a real 2026-08 deployment: every newer column lands as the deployment's
+    own insert and end queries would store it; provider_name defaults to the provider."""
+    layout, dsn = layout_dsn
+    if layout == "seed":
+        pytest.skip("the seed layout refuses the newer options: test_record_refuses_newer_fields_on_the_seed_layout")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        add_user(conn, layout, "rita")
+    run = make_cli(dsn)
+    iid, fw = _record_session(run, "rita")
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT provider_name, credential_kind::text, credential_hint, agent_firewall_session_id::text, "
+                           "agent_firewall_sequence_number, error_type::text, error_message FROM aibridge_interceptions "
+                           "WHERE id = %s", [iid]).fetchone()
+        assert row == ("openai", "byok", "sk-a***efgh", fw, 7, "rate_limited", "429 Too Many Requests")
+        tok = conn.execute("SELECT cache_read_input_tokens, cache_write_input_tokens FROM aibridge_token_usages").fetchone()
+        assert tok == (700, 0)  # the greatest of the metadata's cache keys
+        assert conn.execute("SELECT provider_item_id FROM aibridge_tool_usages").fetchone() == ("ws_123",)
+    # --provider-name overrides the default, and the columns can be given outright.
+    r = run("record", "interception", "-u", "rita", "--provider", "openai", "--provider-name", "openai-eu",
+            "--model", "gpt-5")
+    t = run("record", "token-usage", r.stdout.strip(), "--cache-read-tokens", "9", "--metadata", '{"input_cached": 3}')
+    assert r.exit_code == t.exit_code == 0, r.stderr + t.stderr
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT provider_name FROM aibridge_interceptions WHERE id = %s",
+                            [r.stdout.strip()]).fetchone() == ("openai-eu",)
+        assert conn.execute("SELECT cache_read_input_tokens FROM aibridge_token_usages WHERE id = %s",
+                            [t.stdout.strip()]).fetchone() == (9,)
+
+
+@pytest.mark.parametrize("args, option", [
+    (("record", "interception", "-u", "sam", "--provider", "openai", "--model", "m", "--credential-kind", "byok"),
+     "--credential-kind"),
+    (("record", "interception", "-u", "sam", "--provider", "openai", "--model", "m", "--provider-name", "x"),
+     "--provider-name"),
+])
+def test_record_refuses_newer_fields_on_the_seed_layout(seed_dsn, args, option):
+    with psycopg.connect(seed_dsn, autocommit=True) as conn:
+        factories.add_user(conn, "sam")
+    r = make_cli(seed_dsn)(*args)
+    assert r.exit_code == 2 and r.stderr.startswith(f"error: {option}: this database has the seed's layout")
+    with psycopg.connect(seed_dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM aibridge_interceptions").fetchone()[0] == 0
+
+
+def test_record_on_the_seed_layout_works_as_before(seed_dsn):
+    with psycopg.connect(seed_dsn, autocommit=True) as conn:
+        factories.add_user(conn, "sam")
+    run = make_cli(seed_dsn)
+    iid = run("record", "interception", "-u", "sam", "--provider", "openai", "--model", "gpt-5").stdout.strip()
+    assert run("record", "token-usage", iid, "--metadata", '{"input_cached": 4}').exit_code == 0
+    assert run("record", "end", iid).exit_code == 0
+    bad = run("record", "end", iid, "--error-type", "timeout")
+    assert bad.exit_code == 2 and "--error-type" in bad.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--credential-kind", "sso"), "--credential-kind: expected centralized or byok"),
+    (("--credential-hint", "x" * 16), "--credential-hint"),
+    (("--firewall-sequence", "3"), "needs agent_firewall_session_id"),
+])
+def test_record_interception_checks_the_newer_options(dsn, args, message):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        factories.add_user(conn, "sam")
+    r = make_cli(dsn)("record", "interception", "-u", "sam", "--provider", "openai", "--model", "m", *args)
+    assert r.exit_code == 2 and message in r.stderr, r.stderr
+
+
+def test_import_writes_the_newer_fields_and_fills_the_defaults(layout_dsn, tmp_path):
+    layout, dsn = layout_dsn
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        add_user(conn, layout, "ivy")
+    a, b, t1, t2, tool = (str(uuid.uuid4()) for _ in range(5))
+    fw = str(uuid.uuid4())
+    plain = [  # the seed's fields only: the fast path
+        {"type": "interception", "id": a, "initiator": "ivy", "provider": "anthropic", "model": "claude",
+         "started_at": T0.isoformat()},
+        {"type": "token_usage", "id": t1, "interception_id": a, "input_tokens": 10,
+         "metadata": {"cache_read_input": 40, "cache_creation_input": 6}},
+        {"type": "interception_end", "id": a, "ended_at": (T0 + timedelta(seconds=1)).isoformat()},
+    ]
+    newer = [  # the 2026-08 fields: the checked path
+        {"type": "interception", "id": b, "initiator": "ivy", "provider": "openai", "provider_name": "openai-eu",
+         "model": "gpt-5", "started_at": T0.isoformat(), "credential_kind": "byok", "credential_hint": "sk-***1",
+         "agent_firewall_session_id": fw, "agent_firewall_sequence_number": 2},
+        {"type": "token_usage", "id": t2, "interception_id": b, "metadata": {"input_cached": 300},
+         "cache_write_input_tokens": 4},
+        {"type": "tool_usage", "id": tool, "interception_id": b, "tool": "web_search", "provider_item_id": "ws_1"},
+        {"type": "interception_end", "id": b, "ended_at": (T0 + timedelta(seconds=2)).isoformat(),
+         "error_type": "overloaded", "error_message": "529"},
+    ]
+    path = tmp_path / "in.ndjson"
+    run = make_cli(dsn)
+    if layout == "seed":
+        path.write_text("".join(json.dumps(x) + "\n" for x in plain + newer))
+        r = run("record", "import", str(path))
+        assert r.exit_code == 2 and "provider_name needs the 2026-08 layout" in r.stderr, r.stderr
+        path.write_text("".join(json.dumps(x) + "\n" for x in plain))
+        assert run("record", "import", str(path)).exit_code == 0
+        return
+    path.write_text("".join(json.dumps(x) + "\n" for x in plain + newer))
+    r = run("record", "import", str(path))
+    assert r.exit_code == 0, r.stderr
+    with psycopg.connect(dsn) as conn:
+        got = {str(i): rest for i, *rest in conn.execute(
+            "SELECT id, provider_name, credential_kind::text, credential_hint, agent_firewall_session_id::text, "
+            "agent_firewall_sequence_number, error_type::text, error_message, ended_at IS NOT NULL "
+            "FROM aibridge_interceptions")}
+        assert got[a] == ["anthropic", "centralized", "", None, None, None, None, True]
+        assert got[b] == ["openai-eu", "byok", "sk-***1", fw, 2, "overloaded", "529", True]
+        toks = dict((str(i), (r, w)) for i, r, w in conn.execute(
+            "SELECT id, cache_read_input_tokens, cache_write_input_tokens FROM aibridge_token_usages"))
+        assert toks == {t1: (40, 6), t2: (300, 4)}
+        assert conn.execute("SELECT provider_item_id FROM aibridge_tool_usages").fetchall() == [("ws_1",)]
+
+
+def test_import_refuses_user_lines_into_a_coder_users_table(deploy_dsn, tmp_path):
+    path = tmp_path / "u.ndjson"
+    path.write_text(json.dumps({"type": "user", "username": "zed"}) + "\n")
+    r = make_cli(deploy_dsn)("record", "import", str(path))
+    assert r.exit_code == 2 and "users table is Coder's own" in r.stderr, r.stderr

@@ -25,7 +25,9 @@ ResponseIdOpt = typer.Option("", "--provider-response-id", help="The upstream pr
 
 # The option each record field is read from, for error messages.
 _OPTIONS = {"interception_id": "INTERCEPTION_ID", "initiator_id": "--initiator", "content": "--content",
-            "prompt": "--text", "input": "--input"}
+            "prompt": "--text", "input": "--input", "agent_firewall_session_id": "--firewall-session-id",
+            "agent_firewall_sequence_number": "--firewall-sequence", "cache_read_input_tokens": "--cache-read-tokens",
+            "cache_write_input_tokens": "--cache-write-tokens"}
 
 
 def _check(checker, obj: dict, **kw) -> dict:
@@ -107,6 +109,16 @@ def interception(
                                                    help="Set the parent interception directly instead."),
     thread_root_id: Optional[str] = typer.Option(None, "--thread-root-id",
                                                  help="With --thread-parent-id: the thread's root (default: the parent's)."),
+    provider_name: Optional[str] = typer.Option(
+        None, "--provider-name", help="The provider instance's name (default: the provider). 2026-08 layout."),
+    credential_kind: Optional[str] = typer.Option(
+        None, "--credential-kind", help="centralized (default) or byok: how the request was authenticated."),
+    credential_hint: Optional[str] = typer.Option(
+        None, "--credential-hint", help="The masked credential, up to 15 characters (e.g. sk-a***efgh)."),
+    firewall_session_id: Optional[str] = typer.Option(
+        None, "--firewall-session-id", help="The agent firewall (Boundary) session the request went through."),
+    firewall_sequence: Optional[int] = typer.Option(
+        None, "--firewall-sequence", help="With --firewall-session-id: the request's sequence number in it."),
     fmt: Optional[str] = FmtOpt,
 ):
     """Record an interception (one LLM request); prints its id.
@@ -124,7 +136,10 @@ def interception(
     obj = _gather(id=_uuid(id, "--id"), initiator=initiator, provider=provider, model=model, api_key_id=api_key_id,
                   client=client, client_session_id=client_session_id, metadata=_meta(metadata),
                   tool_call_id=tool_call_id, thread_parent_id=_uuid(thread_parent_id, "--thread-parent-id"),
-                  thread_root_id=_uuid(thread_root_id, "--thread-root-id"), **_times(started_at=started_at))
+                  thread_root_id=_uuid(thread_root_id, "--thread-root-id"), provider_name=provider_name,
+                  credential_kind=credential_kind, credential_hint=credential_hint,
+                  agent_firewall_session_id=_uuid(firewall_session_id, "--firewall-session-id"),
+                  agent_firewall_sequence_number=firewall_sequence, **_times(started_at=started_at))
     rec = _check(fields.interception, obj, id_required=False)
     with write_db(ctx) as conn:
         written = record.interception(conn, rec, resolve_user(conn, initiator, "--initiator"))
@@ -138,6 +153,13 @@ def end(
     ctx: typer.Context,
     interception_id: str = typer.Argument(..., metavar="ID", help="The interception that finished."),
     ended_at: Optional[str] = typer.Option(None, "--ended-at", help="When it finished (default: now)."),
+    error_type: Optional[str] = typer.Option(
+        None, "--error-type", help="It failed: bad_request, unauthorized, rate_limited, overloaded, server_error, "
+                                   "timeout or unknown. 2026-08 layout."),
+    error_message: Optional[str] = typer.Option(None, "--error-message",
+                                                help="With --error-type: the upstream error, up to 1024 characters."),
+    credential_hint: Optional[str] = typer.Option(
+        None, "--credential-hint", help="A centralized credential's masked hint, known only at the end."),
     fmt: Optional[str] = FmtOpt,
 ):
     """Mark an in-flight interception as ended; prints its id.
@@ -152,10 +174,14 @@ def end(
     from aibridge_cli.options import parse_time, write_db
     from aibridge_cli.timeparse import utcnow
 
+    from aibridge_cli.ingest import fields
+
     iid = _uuid(interception_id, "ID")
     when = parse_time(ended_at, "--ended-at") or utcnow()
+    err = _check(lambda obj, _now: fields.newer_interception_fields(obj), _gather(
+        error_type=error_type, error_message=error_message, credential_hint=credential_hint))
     with write_db(ctx) as conn:
-        row = record.end(conn, iid, when)
+        row = record.end(conn, iid, when, err)
     _print(row, fmt)
 
 
@@ -168,6 +194,11 @@ def token_usage(
     provider_response_id: str = ResponseIdOpt,
     metadata: Optional[str] = typer.Option(
         None, "--metadata", help="A JSON object: cache and other token kinds, e.g. '{\"cache_read_input\": 1200}'."),
+    cache_read: Optional[int] = typer.Option(
+        None, "--cache-read-tokens", min=0,
+        help="Cache read tokens (default: from the metadata's cache keys). Written where the columns exist."),
+    cache_write: Optional[int] = typer.Option(
+        None, "--cache-write-tokens", min=0, help="Cache write tokens (default: the metadata's cache_creation_input)."),
     created_at: Optional[str] = CreatedAtOpt,
     id: Optional[str] = IdOpt,
     fmt: Optional[str] = FmtOpt,
@@ -187,7 +218,8 @@ def token_usage(
     rec = _check(fields.token_usage, _gather(
         id=_uuid(id, "--id"), interception_id=_uuid(interception_id, "INTERCEPTION_ID"),
         provider_response_id=provider_response_id, input_tokens=input_tokens, output_tokens=output_tokens,
-        metadata=_meta(metadata), **_times(created_at=created_at)), id_required=False)
+        metadata=_meta(metadata), cache_read_input_tokens=cache_read, cache_write_input_tokens=cache_write,
+        **_times(created_at=created_at)), id_required=False)
     with write_db(ctx) as conn:
         row = record.token_usage(conn, rec)
     _print(row, fmt)
@@ -238,6 +270,8 @@ def tool_usage(
     injected: bool = typer.Option(False, "--injected", help="The bridge injected the tool (from an MCP server)."),
     invocation_error: Optional[str] = typer.Option(None, "--invocation-error",
                                                    help="The error the bridge got invoking an injected tool."),
+    provider_item_id: Optional[str] = typer.Option(
+        None, "--provider-item-id", help="OpenAI Responses: the output item that carried the call. 2026-08 layout."),
     provider_response_id: str = ResponseIdOpt,
     metadata: Optional[str] = MetadataOpt,
     created_at: Optional[str] = CreatedAtOpt,
@@ -261,7 +295,7 @@ def tool_usage(
         id=_uuid(id, "--id"), interception_id=_uuid(interception_id, "INTERCEPTION_ID"),
         provider_response_id=provider_response_id, tool=tool, input=input, tool_call_id=tool_call_id,
         server_url=server_url, injected=injected, invocation_error=invocation_error, metadata=_meta(metadata),
-        **_times(created_at=created_at)), id_required=False)
+        provider_item_id=provider_item_id, **_times(created_at=created_at)), id_required=False)
     with write_db(ctx) as conn:
         row = record.tool_usage(conn, rec)
     _print(row, fmt)

@@ -12,9 +12,23 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
 
+from aibridge_cli.data import layout
 from aibridge_cli.db import query
 from aibridge_cli.errors import AibridgeError, BadInput, NotFound
 from aibridge_cli.ingest import lineage
+
+# The option each 2026-08 field comes from, for the seed layout's refusal.
+OPTIONS = {"agent_firewall_session_id": "--firewall-session-id", "agent_firewall_sequence_number": "--firewall-sequence",
+           "cache_read_input_tokens": "--cache-read-tokens", "cache_write_input_tokens": "--cache-write-tokens"}
+
+
+def _newer(present: bool, given: list) -> bool:
+    """Whether the layout has the columns; a 2026-08 field given where it has not: refused."""
+    if given and not present:
+        option = OPTIONS.get(given[0], "--" + given[0].replace("_", "-"))
+        raise BadInput(f"{option}: this database has the seed's layout, without the column",
+                       hint="the field exists on the 2026-08 layout (docs/deployment.md); leave the option out")
+    return present
 
 
 @dataclass
@@ -66,19 +80,33 @@ def interception(conn, rec: dict, initiator_id) -> Written:
             return row["thread_root_id"] if row else None
 
         parent, root = lineage.thread(parent, root, root_of)
-    row = query.one(conn, "InsertAIBridgeInterception", id=_new_id(rec), api_key_id=rec["api_key_id"],
-                    initiator_id=initiator_id, provider=rec["provider"], model=rec["model"],
-                    metadata=rec["metadata"], started_at=rec["started_at"], client=rec["client"],
-                    client_session_id=rec["client_session_id"], thread_parent_interception_id=parent,
-                    thread_root_interception_id=root)
+    params = dict(id=_new_id(rec), api_key_id=rec["api_key_id"],
+                  initiator_id=initiator_id, provider=rec["provider"], model=rec["model"],
+                  metadata=rec["metadata"], started_at=rec["started_at"], client=rec["client"],
+                  client_session_id=rec["client_session_id"], thread_parent_interception_id=parent,
+                  thread_root_interception_id=root)
+    if _newer(layout.detect(conn).interception_columns, rec.get("given", [])):
+        row = query.one(conn, "InsertAIBridgeInterceptionV2026", **params, provider_name=rec["provider_name"],
+                        credential_kind=rec["credential_kind"], credential_hint=rec["credential_hint"],
+                        agent_firewall_session_id=rec["agent_firewall_session_id"],
+                        agent_firewall_sequence_number=rec["agent_firewall_sequence_number"])
+    else:
+        row = query.one(conn, "InsertAIBridgeInterception", **params)
     if row is None:
         raise _already("interception", rec["id"])
     return Written(row, unknown_call)
 
 
-def end(conn, iid: str, when: datetime) -> dict:
-    """Mark an in-flight interception ended; says why not when it cannot."""
-    row = query.one(conn, "UpdateAIBridgeInterceptionEnded", id=iid, ended_at=when)
+def end(conn, iid: str, when: datetime, err: Optional[dict] = None) -> dict:
+    """Mark an in-flight interception ended (on the 2026-08 layout with its error and credential
+    hint, `err` as fields.newer_interception_fields gives them); says why not when it cannot."""
+    err = err or {"given": []}
+    if _newer(layout.detect(conn).interception_columns, err["given"]):
+        row = query.one(conn, "UpdateAIBridgeInterceptionEndedV2026", id=iid, ended_at=when,
+                        error_type=err.get("error_type"), error_message=err.get("error_message"),
+                        credential_hint=err.get("credential_hint") or "")
+    else:
+        row = query.one(conn, "UpdateAIBridgeInterceptionEnded", id=iid, ended_at=when)
     if row is not None:
         return row
     state = query.one(conn, "GetRecordInterceptionState", id=iid)
@@ -92,10 +120,17 @@ def end(conn, iid: str, when: datetime) -> dict:
 
 
 def token_usage(conn, rec: dict) -> dict:
+    newer = _newer(layout.detect(conn).token_cache_columns, rec.get("given", []))
     require_interception(conn, rec["interception_id"])
-    row = query.one(conn, "InsertAIBridgeTokenUsage", id=_new_id(rec), interception_id=rec["interception_id"],
-                    provider_response_id=rec["provider_response_id"], input_tokens=rec["input_tokens"],
-                    output_tokens=rec["output_tokens"], metadata=rec["metadata"], created_at=rec["created_at"])
+    params = dict(id=_new_id(rec), interception_id=rec["interception_id"],
+                  provider_response_id=rec["provider_response_id"], input_tokens=rec["input_tokens"],
+                  output_tokens=rec["output_tokens"], metadata=rec["metadata"], created_at=rec["created_at"])
+    if newer:  # the cache columns the deployment's readers use
+        row = query.one(conn, "InsertAIBridgeTokenUsageV2026", **params,
+                        cache_read_input_tokens=rec["cache_read_input_tokens"],
+                        cache_write_input_tokens=rec["cache_write_input_tokens"])
+    else:
+        row = query.one(conn, "InsertAIBridgeTokenUsage", **params)
     if row is None:
         raise _already("token usage", rec["id"])
     return row
@@ -112,12 +147,17 @@ def user_prompt(conn, rec: dict) -> dict:
 
 
 def tool_usage(conn, rec: dict) -> dict:
+    newer = _newer(layout.detect(conn).tool_item_column, rec.get("given", []))
     require_interception(conn, rec["interception_id"])
-    row = query.one(conn, "InsertAIBridgeToolUsage", id=_new_id(rec), interception_id=rec["interception_id"],
-                    provider_response_id=rec["provider_response_id"], provider_tool_call_id=rec["tool_call_id"],
-                    tool=rec["tool"], server_url=rec["server_url"], input=rec["input"], injected=rec["injected"],
-                    invocation_error=rec["invocation_error"], metadata=rec["metadata"],
-                    created_at=rec["created_at"])
+    params = dict(id=_new_id(rec), interception_id=rec["interception_id"],
+                  provider_response_id=rec["provider_response_id"], provider_tool_call_id=rec["tool_call_id"],
+                  tool=rec["tool"], server_url=rec["server_url"], input=rec["input"], injected=rec["injected"],
+                  invocation_error=rec["invocation_error"], metadata=rec["metadata"],
+                  created_at=rec["created_at"])
+    if newer:
+        row = query.one(conn, "InsertAIBridgeToolUsageV2026", **params, provider_item_id=rec["provider_item_id"])
+    else:
+        row = query.one(conn, "InsertAIBridgeToolUsage", **params)
     if row is None:
         raise _already("tool usage", rec["id"])
     return row

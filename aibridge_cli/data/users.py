@@ -16,6 +16,9 @@ from aibridge_cli.errors import AibridgeError
 def add(conn, rec: dict) -> dict:
     """Insert a checked user record (a new random id when it has none) and return the row.
     The insert skips a clash rather than fail, so that the error can say which user is in the way."""
+    from aibridge_cli.data import layout
+
+    layout.refuse_coder_users(layout.detect(conn), "users add")
     from aibridge_cli.db import query
 
     uid = rec["id"] or str(uuid.uuid4())

@@ -37,6 +37,21 @@ COPY_COLUMNS = {
 }
 NULL = "\\N"
 
+# The 2026-08 layout's COPY variants (bulk.sql): the same columns, then the newer ones.
+COPY_QUERIES_V2026 = {
+    "aibridge_interceptions": ("CopyInterceptionsV2026", "interception_columns"),
+    "aibridge_token_usages": ("CopyTokenUsagesV2026", "token_cache_columns"),
+    "aibridge_tool_usages": ("CopyToolUsagesV2026", "tool_item_column"),
+}
+
+
+def copy_query(table: str, layout=None) -> str:
+    """The name of the COPY query for `table` on `layout` (the seed's when None)."""
+    newer = COPY_QUERIES_V2026.get(table)
+    if newer is not None and layout is not None and getattr(layout, newer[1]):
+        return newer[0]
+    return COPY_QUERIES[table]
+
 
 def esc(s: str) -> str:
     """A value for COPY text format: backslash, tab, newline and carriage return escaped."""

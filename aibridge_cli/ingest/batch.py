@@ -32,6 +32,7 @@ class InterceptionLine(NamedTuple):
     head: str                      # provider, model, started_at, metadata
     key_client: str                # api key id, client
     session: str                   # client session id
+    newer: str                     # the 2026-08 columns as COPY text, each with its leading tab ("" on the seed's)
 
 
 class EndLine(NamedTuple):
@@ -39,6 +40,15 @@ class EndLine(NamedTuple):
     id: str
     ended_at: datetime
     ended_text: str
+
+
+class EndError(NamedTuple):
+    """What an interception_end line sets beside ended_at on the 2026-08 layout."""
+    line: int
+    id: str
+    error_type: Optional[str]
+    error_message: Optional[str]
+    credential_hint: str
 
 
 class ChildRow(NamedTuple):
@@ -71,12 +81,13 @@ class Batch:
     rows per ID_KINDS: ChildRow; calls: the ToolCalls among the tool usages; refs: the
     interception ids the child records name."""
 
-    __slots__ = ("users", "inters", "ends", "rows", "calls", "thoughts", "refs", "size")
+    __slots__ = ("users", "inters", "ends", "errors", "rows", "calls", "thoughts", "refs", "size")
 
     def __init__(self):
         self.users: list[UserLine] = []
         self.inters: list[InterceptionLine] = []
         self.ends: list[EndLine] = []
+        self.errors: list[EndError] = []
         self.rows: dict[str, list[ChildRow]] = {k: [] for k in ID_KINDS}
         self.calls: list[ToolCall] = []
         self.thoughts: list[ThoughtLine] = []

@@ -199,10 +199,47 @@ def user(obj: dict, now: datetime) -> dict:
     }
 
 
-INTERCEPTION_FIELDS = frozenset({
+INTERCEPTION_FIELDS_SEED = frozenset({
     "type", "id", "initiator", "initiator_id", "provider", "model", "started_at", "ended_at", "api_key_id",
     "client", "client_session_id", "metadata", "tool_call_id", "thread_parent_id", "thread_root_id",
 })
+# The fields of the 2026-08 layout (docs/deployment.md); the import's fast paths know only the
+# seed's, so a line with any of these takes the checked path.
+NEWER_INTERCEPTION_FIELDS = ("provider_name", "credential_kind", "credential_hint", "agent_firewall_session_id",
+                             "agent_firewall_sequence_number", "error_type", "error_message")
+INTERCEPTION_FIELDS = INTERCEPTION_FIELDS_SEED | set(NEWER_INTERCEPTION_FIELDS)
+CREDENTIAL_KINDS = ("centralized", "byok")
+ERROR_TYPES = ("bad_request", "unauthorized", "rate_limited", "overloaded", "server_error", "timeout", "unknown")
+MAX_INT = 2**31 - 1
+
+
+def newer_interception_fields(obj: dict, ended: bool = True) -> dict:
+    """The 2026-08 fields of an interception (or end) line, checked; absent ones at their defaults.
+    `given` lists the fields the line set, so a seed-layout database can refuse them."""
+    given = [f for f in NEWER_INTERCEPTION_FIELDS if obj.get(f) is not None]
+    kind = obj.get("credential_kind")
+    if kind is not None and kind not in CREDENTIAL_KINDS:
+        raise FieldError("credential_kind", f"credential_kind: expected {' or '.join(CREDENTIAL_KINDS)}, got {kind!r}")
+    hint = text(obj, "credential_hint", required=False, default="", max_len=15)
+    session = uuid_text(obj, "agent_firewall_session_id", required=False)
+    seq = obj.get("agent_firewall_sequence_number")
+    if seq is not None and (type(seq) is not int or not 0 <= seq <= MAX_INT):
+        raise FieldError("agent_firewall_sequence_number",
+                         f"agent_firewall_sequence_number: expected a whole number from 0 to {MAX_INT}, got {seq!r}")
+    if seq is not None and session is None:
+        raise FieldError("agent_firewall_sequence_number", "agent_firewall_sequence_number needs agent_firewall_session_id")
+    etype = obj.get("error_type")
+    if etype is not None and etype not in ERROR_TYPES:
+        raise FieldError("error_type", f"error_type: expected one of {', '.join(ERROR_TYPES)}, got {etype!r}")
+    message = text(obj, "error_message", required=False, max_len=1024)
+    if message is not None and etype is None:
+        raise FieldError("error_message", "error_message needs error_type (the error's category)")
+    if etype is not None and not ended:
+        raise FieldError("error_type", "error_type is set when the interception ends: give ended_at too")
+    return {"provider_name": text(obj, "provider_name", required=False, nonempty=True),
+            "credential_kind": kind or "centralized", "credential_hint": hint,
+            "agent_firewall_session_id": session, "agent_firewall_sequence_number": seq,
+            "error_type": etype, "error_message": message, "given": given}
 
 
 @_limited
@@ -265,16 +302,20 @@ def interception(obj: dict, now: datetime, id_required: bool = True) -> dict:
         "started_at": started, "ended_at": ended, "api_key_id": api_key_id, "client": client,
         "client_session_id": session, "metadata": meta, "tool_call_id": tool_call_id,
         "thread_parent_id": parent, "thread_root_id": root,
+        **newer_interception_fields(obj, ended=ended is not None),
     }
 
 
-END_FIELDS = frozenset({"type", "id", "ended_at"})
+END_FIELDS_SEED = frozenset({"type", "id", "ended_at"})
+END_FIELDS = END_FIELDS_SEED | {"error_type", "error_message", "credential_hint"}
 
 
 @_limited
 def interception_end(obj: dict, now: datetime) -> dict:
     _check_fields(obj, END_FIELDS)
-    return {"id": uuid_text(obj, "id"), "ended_at": time_value(obj, "ended_at", default=now)}
+    newer = newer_interception_fields(obj)
+    return {"id": uuid_text(obj, "id"), "ended_at": time_value(obj, "ended_at", default=now),
+            **{k: newer[k] for k in ("error_type", "error_message", "credential_hint", "given")}}
 
 
 def _child(obj: dict, now: datetime, id_required: bool, fields: frozenset, texts: tuple) -> dict:
@@ -306,13 +347,21 @@ def _child(obj: dict, now: datetime, id_required: bool, fields: frozenset, texts
     return rec
 
 
-TOKEN_FIELDS = frozenset({"type", "id", "interception_id", "provider_response_id", "input_tokens", "output_tokens",
-                          "metadata", "created_at"})
+TOKEN_FIELDS_SEED = frozenset({"type", "id", "interception_id", "provider_response_id", "input_tokens",
+                               "output_tokens", "metadata", "created_at"})
+TOKEN_FIELDS = TOKEN_FIELDS_SEED | {"cache_read_input_tokens", "cache_write_input_tokens"}
 
 
 @_limited
 def token_usage(obj: dict, now: datetime, id_required: bool = True) -> dict:
     rec = _child(obj, now, id_required, TOKEN_FIELDS, ())
+    # The cache columns: as given, else by the deployment's backfill rule from the metadata.
+    from aibridge_cli.data.layout import cache_tokens
+
+    read, write = cache_tokens(rec["metadata"])
+    rec["cache_read_input_tokens"] = count(obj, "cache_read_input_tokens", read)
+    rec["cache_write_input_tokens"] = count(obj, "cache_write_input_tokens", write)
+    rec["given"] = [f for f in ("cache_read_input_tokens", "cache_write_input_tokens") if obj.get(f) is not None]
     for name in ("input_tokens", "output_tokens"):
         v = obj.get(name, 0)
         if type(v) is not int or v < 0 or v > MAX_BIGINT:
@@ -329,8 +378,9 @@ def user_prompt(obj: dict, now: datetime, id_required: bool = True) -> dict:
     return _child(obj, now, id_required, PROMPT_FIELDS, ("prompt",))
 
 
-TOOL_FIELDS = frozenset({"type", "id", "interception_id", "provider_response_id", "tool", "input", "tool_call_id",
-                         "server_url", "injected", "invocation_error", "metadata", "created_at"})
+TOOL_FIELDS_SEED = frozenset({"type", "id", "interception_id", "provider_response_id", "tool", "input", "tool_call_id",
+                              "server_url", "injected", "invocation_error", "metadata", "created_at"})
+TOOL_FIELDS = TOOL_FIELDS_SEED | {"provider_item_id"}
 
 
 @_limited
@@ -353,6 +403,8 @@ def tool_usage(obj: dict, now: datetime, id_required: bool = True) -> dict:
     if type(injected) is not bool:
         injected = flag(obj, "injected")
     rec["injected"] = injected
+    rec["provider_item_id"] = text(obj, "provider_item_id", required=False)
+    rec["given"] = ["provider_item_id"] if rec["provider_item_id"] is not None else []
     return rec
 
 

@@ -89,7 +89,7 @@ def run(conn, lines: Iterable[bytes], now: datetime, on_progress: Optional[Calla
     query.run(conn, "ImportPrepareSession")
     _widen_send_buffer(conn)
     loader = Loader(conn, now)
-    parser = Parser(now)
+    parser = Parser(now, loader.layout)
     parse, take = parser.parse, parser.take
     turn = loader.turn
     worker = _Worker(loader.load)

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Callable, Optional
 
 from aibridge_cli.db.copy_format import NULL, esc
+from aibridge_cli.data.layout import cache_tokens
 from aibridge_cli.errors import BadInput
 from aibridge_cli.ingest import fields
 from aibridge_cli.ingest.batch import Batch, ChildRow, EndLine, InterceptionLine, ThoughtLine, ToolCall, UserLine
@@ -133,17 +134,22 @@ def time_text(t: datetime) -> str:
 # Each fast method adds the line to the batch and returns True, or returns False having added
 # nothing: then the careful path checks the line.
 
-TOKEN_FIELDS, PROMPT_FIELDS, TOOL_FIELDS = fields.TOKEN_FIELDS, fields.PROMPT_FIELDS, fields.TOOL_FIELDS
-THOUGHT_FIELDS, INTERCEPTION_FIELDS = fields.THOUGHT_FIELDS, fields.INTERCEPTION_FIELDS
+# The fast paths know the seed's fields: a line with a 2026-08 field takes the checked path.
+TOKEN_FIELDS, PROMPT_FIELDS, TOOL_FIELDS = fields.TOKEN_FIELDS_SEED, fields.PROMPT_FIELDS, fields.TOOL_FIELDS_SEED
+THOUGHT_FIELDS, INTERCEPTION_FIELDS = fields.THOUGHT_FIELDS, fields.INTERCEPTION_FIELDS_SEED
 THOUGHT_SOURCES = fields.THOUGHT_SOURCES
 
 
 class Parser:
     """Parses lines against one `now` (the default of every time) into `batch`."""
 
-    def __init__(self, now: datetime):
+    def __init__(self, now: datetime, layout=None):
+        from aibridge_cli.data.layout import SEED
+
         self.now = (now, now.isoformat())
         self.batch = Batch()
+        # Rows are formatted for the COPY column lists of the layout present (bulk.sql).
+        self.layout = layout or SEED
         self.fast: dict[str, Callable] = {
             "interception": self._interception, "interception_end": self._end, "token_usage": self._token,
             "user_prompt": self._prompt, "tool_usage": self._tool, "model_thought": self._thought,
@@ -173,7 +179,7 @@ class Parser:
             return None
         return rid, iid, (prid if plain else esc(prid)), meta, created
 
-    def _token(self, o: dict, line: int, plain: bool) -> bool:
+    def _token(self, o: dict, line: int, plain: bool, cache: Optional[tuple] = None) -> bool:
         head = self._child_head(o, TOKEN_FIELDS, plain)
         if head is None:
             return False
@@ -182,8 +188,13 @@ class Parser:
             return False
         rid, iid, prid, meta, created = head
         b = self.batch
-        b.rows["token_usage"].append(_new(ChildRow, (
-            line, rid, iid, f"{rid}\t{iid}\t{prid}\t{it}\t{ot}\t{meta}\t{created[1]}\n")))
+        if self.layout.token_cache_columns:
+            if cache is None:
+                cache = cache_tokens(o.get("metadata"))
+            row = f"{rid}\t{iid}\t{prid}\t{it}\t{ot}\t{meta}\t{created[1]}\t{cache[0]}\t{cache[1]}\n"
+        else:
+            row = f"{rid}\t{iid}\t{prid}\t{it}\t{ot}\t{meta}\t{created[1]}\n"
+        b.rows["token_usage"].append(_new(ChildRow, (line, rid, iid, row)))
         b.refs.add(iid)
         return True
 
@@ -199,7 +210,7 @@ class Parser:
         b.refs.add(iid)
         return True
 
-    def _tool(self, o: dict, line: int, plain: bool) -> bool:
+    def _tool(self, o: dict, line: int, plain: bool, item: Optional[str] = None) -> bool:
         head = self._child_head(o, TOOL_FIELDS, plain)
         if head is None:
             return False
@@ -225,6 +236,8 @@ class Parser:
         else:
             row = (f"{rid}\t{iid}\t{prid}\t{opt(server)}\t{esc(tool)}\t{esc(raw)}\t{'t' if injected else 'f'}\t"
                    f"{opt(error)}\t{meta}\t{created[1]}\t{opt(call)}\n")
+        if self.layout.tool_item_column:
+            row = f"{row[:-1]}\t{opt(item)}\n"
         b = self.batch
         b.rows["tool_usage"].append(_new(ChildRow, (line, rid, iid, row)))
         b.refs.add(iid)
@@ -260,7 +273,7 @@ class Parser:
         return True
 
     def _end(self, o: dict, line: int, plain: bool) -> bool:
-        if not fields.END_FIELDS.issuperset(o):
+        if not fields.END_FIELDS_SEED.issuperset(o):
             return False
         iid, v = o.get("id"), o.get("ended_at")
         ended = self.now if v is None else when(v)
@@ -313,8 +326,25 @@ class Parser:
             line, iid, initiator, initiator_id, started[0], None if ended is None else ended[0],
             NULL if ended is None else ended[1], call, None, None,
             f"{provider}\t{model}\t{started[1]}\t{meta}", f"{NULL if key is None else key}\t{client}",
-            NULL if session is None else session)))
+            NULL if session is None else session,
+            f"\t{provider}\tcentralized\t\t{NULL}\t{NULL}\t{NULL}\t{NULL}" if self.layout.interception_columns else "")))
         return True
+
+    def _refuse(self, given: list, present: bool) -> None:
+        if given and not present:
+            raise FieldError(given[0], f"{given[0]} needs the 2026-08 layout; this database has the seed's "
+                                       "(see docs/deployment.md)")
+
+    def _newer(self, rec: dict) -> str:
+        """The 2026-08 columns' COPY text of a checked interception; refused on the seed's layout."""
+        self._refuse(rec["given"], self.layout.interception_columns)
+        if not self.layout.interception_columns:
+            return ""
+        name = rec["provider_name"] or rec["provider"]
+        seq = rec["agent_firewall_sequence_number"]
+        return (f"\t{esc(name)}\t{rec['credential_kind']}\t{esc(rec['credential_hint'])}\t"
+                f"{opt(rec['agent_firewall_session_id'])}\t{NULL if seq is None else seq}\t"
+                f"{opt(rec['error_type'])}\t{opt(rec['error_message'])}")
 
     # ---- the careful path ------------------------------------------------------------------
 
@@ -332,9 +362,22 @@ class Parser:
                 NULL if ended is None else time_text(ended), rec["tool_call_id"],
                 rec["thread_parent_id"], rec["thread_root_id"],
                 f"{esc(rec['provider'])}\t{esc(rec['model'])}\t{started}\t{json_text(rec['metadata'])}",
-                f"{opt(rec['api_key_id'])}\t{esc(rec['client'])}", opt(rec["client_session_id"])))
+                f"{opt(rec['api_key_id'])}\t{esc(rec['client'])}", opt(rec["client_session_id"]),
+                self._newer(rec)))
         elif kind == "interception_end":
+            if rec["given"]:
+                self._refuse(rec["given"], self.layout.interception_columns)
+                b.errors.append(EndError(line, rec["id"], rec["error_type"], rec["error_message"],
+                                         rec["credential_hint"]))
             b.ends.append(EndLine(line, rec["id"], rec["ended_at"], time_text(rec["ended_at"])))
+        elif kind in ("token_usage", "tool_usage"):
+            token = kind == "token_usage"
+            self._refuse(rec.pop("given"), self.layout.token_cache_columns if token else self.layout.tool_item_column)
+            base = {k: v for k, v in rec.items() if k in (TOKEN_FIELDS if token else TOOL_FIELDS)}
+            ok = (self._token(base, line, False, (rec["cache_read_input_tokens"], rec["cache_write_input_tokens"]))
+                  if token else self._tool(base, line, False, rec["provider_item_id"]))
+            if not ok:
+                raise AssertionError(f"line {line}: {kind} checked but not formatted")  # pragma: no cover
         elif not self.fast[kind](rec, line, False):  # the normalised record takes the fast path
             raise AssertionError(f"line {line}: {kind} checked but not formatted")  # pragma: no cover
 

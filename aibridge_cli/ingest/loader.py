@@ -67,7 +67,7 @@ class NewInterception:
     def copy_row(self) -> str:
         r = self.rec
         return (f"{r.id}\t{self.initiator_id}\t{r.head}\t{self.ended_text}\t{r.key_client}\t"
-                f"{self.parent or NULL}\t{self.root or NULL}\t{r.session}\n")
+                f"{self.parent or NULL}\t{self.root or NULL}\t{r.session}{r.newer}\n")
 
 
 # ---- loading -------------------------------------------------------------------------------
@@ -90,7 +90,10 @@ class Loader:
     """
 
     def __init__(self, conn, now: datetime):
+        from aibridge_cli.data.layout import detect
+
         self.conn = conn
+        self.layout = detect(conn)  # the COPY variants and the rows' format follow it
         self.now = now
         self.stats = Stats()
         self.careful = False
@@ -140,6 +143,10 @@ class Loader:
     def _users(self, users: list[UserLine]) -> None:
         if not users:
             return
+        if self.layout.coder_users:
+            raise LineError(users[0].line, "user: this database's users table is Coder's own (hashed_password, "
+                                           "login_type, ...); users are created by the deployment, not imported",
+                            hint="create the users in Coder, leave the user lines out, and name them by username")
         for u in users:
             if u.rec["id"] is None:
                 u.rec["id"] = fields.user_id_for(u.rec["username"])
@@ -216,19 +223,24 @@ class Loader:
         for kind in ID_KINDS:
             rows = out[kind]
             copy_rows(conn, TABLES[kind], [r.copy for r in rows], [r.line for r in rows], self.turn,
-                      meanwhile=resolve if kind == first else None)
+                      meanwhile=resolve if kind == first else None, layout=self.layout)
             written[kind] = len(rows)
         if first is None:
             resolve()
         new_roots, new_inters, ends_done, db_ends, thoughts, new_orphans = done[0]
         copy_rows(conn, "aibridge_interceptions", [new.copy_row() for new in new_inters.values()],
-                  [new.rec.line for new in new_inters.values()], self.turn)
+                  [new.rec.line for new in new_inters.values()], self.turn, layout=self.layout)
         copy_rows(conn, "aibridge_model_thoughts", [t.copy for t in thoughts], [t.line for t in thoughts], self.turn)
         written["interception"], written["model_thought"] = len(new_inters), len(thoughts)
         written["interception_end"] = ends_done
         if db_ends:
             written["interception_end"] += query.run(conn, "ImportEndInterceptions", ids=_ids(db_ends),
                                                      ended_ats=list(db_ends.values()))
+        if batch.errors:  # after the ends, whether they ended a stored interception or one of this batch
+            query.run(conn, "ImportInterceptionErrors", ids=_ids(e.id for e in batch.errors),
+                      error_types=[e.error_type for e in batch.errors],
+                      error_messages=[e.error_message for e in batch.errors],
+                      credential_hints=[e.credential_hint or "" for e in batch.errors])
         return new_roots, set(new_inters), self._new_thoughts, new_orphans, written
 
     def _kept(self, kind: str, rows: list[ChildRow], careful: bool) -> list[ChildRow]:

@@ -19,14 +19,14 @@ TABLES = {"token_usage": "aibridge_token_usages", "user_prompt": "aibridge_user_
 
 
 def copy_rows(conn, table: str, rows: list[str], lines: Optional[list[int]] = None, turn=None,
-              meanwhile: Optional[Callable[[], None]] = None) -> None:
+              meanwhile: Optional[Callable[[], None]] = None, layout=None) -> None:
     """COPY text-format rows; `lines` are their line numbers in the file. Driver errors come
     through untranslated (the caller decides), except a value PostgreSQL refuses, which the
     checks should have caught: that names the line. `meanwhile` runs once the rows are sent,
     while the server is still taking them in."""
     if not rows:
         return
-    sql = registry.get(copy_format.COPY_QUERIES[table]).sql
+    sql = registry.get(copy_format.copy_query(table, layout)).sql  # the layout's column list
     if turn is not None:
         turn.release()  # the server works through the rows: the parser may run meanwhile
     try:

@@ -18,6 +18,62 @@ SET ended_at = @ended_at::timestamptz
 WHERE i.id = @id::uuid AND i.ended_at IS NULL AND i.started_at <= @ended_at::timestamptz
 RETURNING i.*;
 
+-- ---- the 2026-08 layout's variants (data/layout.py picks them where the columns exist) ----
+
+-- name: InsertAIBridgeInterceptionV2026 :one
+-- As InsertAIBridgeInterception, with the provider instance name (the provider when empty, as a
+-- deployment with one instance per provider writes it), the credential and the agent-firewall link.
+INSERT INTO aibridge_interceptions AS i
+    (id, api_key_id, initiator_id, provider, provider_name, model, metadata, started_at, client,
+     client_session_id, thread_parent_id, thread_root_id, credential_kind, credential_hint,
+     agent_firewall_session_id, agent_firewall_sequence_number)
+SELECT @id::uuid, sqlc.narg('api_key_id')::text, @initiator_id::uuid, @provider::text,
+       COALESCE(NULLIF(@provider_name::text, ''), @provider::text), @model::text,
+       COALESCE(@metadata::jsonb, '{}'::jsonb), @started_at::timestamptz,
+       COALESCE(sqlc.narg('client')::text, 'Unknown'), sqlc.narg('client_session_id')::text,
+       sqlc.narg('thread_parent_interception_id')::uuid, sqlc.narg('thread_root_interception_id')::uuid,
+       COALESCE(NULLIF(@credential_kind::text, ''), 'centralized')::credential_kind, @credential_hint::text,
+       sqlc.narg('agent_firewall_session_id')::uuid, sqlc.narg('agent_firewall_sequence_number')::integer
+ON CONFLICT (id) DO NOTHING
+RETURNING i.*;
+
+-- name: UpdateAIBridgeInterceptionEndedV2026 :one
+-- As UpdateAIBridgeInterceptionEnded, with the terminal upstream error (NULL: it succeeded) and,
+-- for a centralized credential, the hint known only at the end (kept when none is given; the
+-- deployment's own query overwrites it with what the bridge passes).
+UPDATE aibridge_interceptions AS i
+SET ended_at = @ended_at::timestamptz,
+    credential_hint = CASE WHEN i.credential_kind = 'centralized' AND @credential_hint::text != ''
+                           THEN @credential_hint::text ELSE i.credential_hint END,
+    error_type = sqlc.narg('error_type')::text::aibridge_interception_error_type,
+    error_message = sqlc.narg('error_message')::text
+WHERE i.id = @id::uuid AND i.ended_at IS NULL AND i.started_at <= @ended_at::timestamptz
+RETURNING i.*;
+
+-- name: InsertAIBridgeTokenUsageV2026 :one
+-- As InsertAIBridgeTokenUsage, with the cache columns the deployment's readers use.
+INSERT INTO aibridge_token_usages AS t
+    (id, interception_id, provider_response_id, input_tokens, output_tokens, cache_read_input_tokens,
+     cache_write_input_tokens, metadata, created_at)
+SELECT @id::uuid, @interception_id::uuid, @provider_response_id::text, @input_tokens::bigint,
+       @output_tokens::bigint, @cache_read_input_tokens::bigint, @cache_write_input_tokens::bigint,
+       COALESCE(@metadata::jsonb, '{}'::jsonb), @created_at::timestamptz
+ON CONFLICT (id) DO NOTHING
+RETURNING t.*;
+
+-- name: InsertAIBridgeToolUsageV2026 :one
+-- As InsertAIBridgeToolUsage, with the OpenAI Responses output item id.
+INSERT INTO aibridge_tool_usages AS t
+    (id, interception_id, provider_response_id, provider_tool_call_id, provider_item_id, tool, server_url, input,
+     injected, invocation_error, metadata, created_at)
+SELECT @id::uuid, @interception_id::uuid, @provider_response_id::text, sqlc.narg('provider_tool_call_id')::text,
+       sqlc.narg('provider_item_id')::text, @tool::text, sqlc.narg('server_url')::text, @input::text,
+       @injected::boolean, sqlc.narg('invocation_error')::text, COALESCE(@metadata::jsonb, '{}'::jsonb),
+       @created_at::timestamptz
+ON CONFLICT (id) DO NOTHING
+RETURNING t.id, t.interception_id, t.provider_response_id, t.server_url, t.tool, @input::text AS input, t.injected,
+          t.invocation_error, t.metadata, t.created_at, t.provider_tool_call_id, t.provider_item_id;
+
 -- name: GetAIBridgeInterceptionLineageByToolCallID :one
 -- The newest tool usage that carried this call id names the parent; the parent's root
 -- (or the parent itself, when it starts its thread) is the root. No row: no lineage.
@@ -134,3 +190,15 @@ UPDATE aibridge_interceptions AS i
 SET ended_at = e.ended_at
 FROM unnest(string_to_array(@ids::text, ',')::uuid[], @ended_ats::timestamptz[]) AS e(id, ended_at)
 WHERE i.id = e.id AND i.ended_at IS NULL;
+
+-- name: ImportInterceptionErrors :execrows
+-- The errors (and centralized credential hints) that interception_end lines carry, on the
+-- 2026-08 layout: set on interceptions that have no error yet.
+UPDATE aibridge_interceptions AS i
+SET error_type = COALESCE(e.error_type::aibridge_interception_error_type, i.error_type),
+    error_message = COALESCE(e.error_message, i.error_message),
+    credential_hint = CASE WHEN i.credential_kind = 'centralized' AND e.credential_hint != ''
+                           THEN e.credential_hint ELSE i.credential_hint END
+FROM unnest(string_to_array(@ids::text, ',')::uuid[], @error_types::text[], @error_messages::text[],
+            @credential_hints::text[]) AS e(id, error_type, error_message, credential_hint)
+WHERE i.id = e.id AND i.error_type IS NULL;
