@@ -105,6 +105,9 @@ InitiatorOpt = typer.Option(None, "--initiator", "-u", help="Only this user's in
 ProviderOpt = typer.Option(None, "--provider", help="Only this provider (anthropic, openai, ...).",
                            autocompletion=_complete("providers"))
 ModelOpt = typer.Option(None, "--model", help="Only this model.", autocompletion=_complete("models"))
+ProviderNameOpt = typer.Option(None, "--provider-name",
+                               help="Only this provider instance (provider_name; 2026-08 layout).")
+FailedOpt = typer.Option(False, "--failed", help="Only failed interceptions (an error_type; 2026-08 layout).")
 ClientOpt = typer.Option(None, "--client", help="Only this client ('Unknown' matches interceptions without one).",
                          autocompletion=_complete("clients"))
 

@@ -268,3 +268,80 @@ def test_import_refuses_user_lines_into_a_coder_users_table(deploy_dsn, tmp_path
     path.write_text(json.dumps({"type": "user", "username": "zed"}) + "\n")
     r = make_cli(deploy_dsn)("record", "import", str(path))
     assert r.exit_code == 2 and "users table is Coder's own" in r.stderr, r.stderr
+
+
+# ---------------------------------------------------------------- reads
+
+@pytest.fixture
+def newer_data(layout_dsn):
+    """Two providers' instances, a byok request, a failed one; written as each layout's writer would."""
+    layout, dsn = layout_dsn
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        u = add_user(conn, layout, "nora")
+        rows = []
+        for k, (name, err, kind) in enumerate([("openai", None, "centralized"), ("openai-eu", "rate_limited", "byok"),
+                                               ("openai-eu", None, "centralized")]):
+            kw = {"provider": "openai", "model": "gpt-5", "client": "Codex", "client_session_id": f"s{k % 2}",
+                  "started_at": T0 + timedelta(minutes=k)}
+            if layout == "deploy2026":
+                kw.update(provider_name=name, error_type=err, error_message=err and "429", credential_kind=kind,
+                          credential_hint="sk-***9" if kind == "byok" else "")
+            i = add_interception(conn, layout, u, **kw)
+            if layout == "embedded":
+                conn.execute("UPDATE aibridge_interceptions SET provider_name = %s, error_type = %s, error_message = %s, "
+                             "credential_kind = %s, credential_hint = %s WHERE id = %s",
+                             [name, err, err and "429", kind, "sk-***9" if kind == "byok" else "", i["id"]])
+            rows.append((str(i["id"]), name, err))
+    return layout, dsn, rows
+
+
+def _json(run, *args):
+    r = run(*args, "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_provider_name_and_failed_filters(newer_data):
+    layout, dsn, rows = newer_data
+    run = make_cli(dsn)
+    window = ("--since", (T0 - timedelta(hours=1)).isoformat(), "--until", (T0 + timedelta(hours=1)).isoformat())
+    if layout == "seed":
+        for args in (("interceptions", "list", "--provider-name", "openai-eu"), ("sessions", "list", "--failed"),
+                     ("telemetry", "summary", "--provider-name", "x")):
+            r = run(*args)
+            assert r.exit_code == 2 and "seed's layout" in r.stderr, r.stderr
+        # Without them, every command works as before and shows none of the newer fields.
+        got = _json(run, "interceptions", "list")
+        assert len(got) == 3 and "provider_name" not in got[0]
+        assert "interception_failed_count" not in _json(run, "telemetry", "summary", *window)[0]
+        return
+    eu = {i for i, name, _ in rows if name == "openai-eu"}
+    failed = {i for i, _, err in rows if err}
+    assert {g["id"] for g in _json(run, "interceptions", "list", "--provider-name", "openai-eu")} == eu
+    assert {g["id"] for g in _json(run, "interceptions", "list", "--failed")} == failed
+    assert _json(run, "interceptions", "count", "--provider-name", "openai-eu", "--failed") == [{"count": len(eu & failed)}]
+    assert {s["session_id"] for s in _json(run, "sessions", "list", "--failed")} == {"s1"}
+    assert _json(run, "sessions", "count", "--provider-name", "openai") == [{"count": 1}]
+    tel = _json(run, "telemetry", "summary", *window)
+    assert [(t["interception_count"], t["interception_failed_count"]) for t in tel] == [(3, 1)]
+    assert _json(run, "telemetry", "summary", *window, "--provider-name", "openai-eu")[0]["interception_count"] == 2
+
+
+def test_show_has_the_newer_fields(newer_data):
+    layout, dsn, rows = newer_data
+    run = make_cli(dsn)
+    failed_id = rows[1][0]
+    rec = _json(run, "interceptions", "show", failed_id)
+    tree = _json(run, "sessions", "show", "s1")
+    node = next(n for t in tree["threads"] for n in t["interceptions"] if n["id"] == failed_id)
+    table = run("interceptions", "show", failed_id).stdout
+    if layout == "seed":
+        assert "error_type" not in rec and "error_type" not in node and "credential" not in table
+        return
+    assert (rec["provider_name"], rec["error_type"], rec["error_message"]) == ("openai-eu", "rate_limited", "429")
+    assert (rec["credential_kind"], rec["credential_hint"]) == ("byok", "sk-***9")
+    assert {k: node[k] for k in ("provider_name", "credential_kind", "credential_hint", "error_type", "error_message")} == {
+        "provider_name": "openai-eu", "credential_kind": "byok", "credential_hint": "sk-***9",
+        "error_type": "rate_limited", "error_message": "429"}
+    assert "rate_limited: 429" in table and "byok sk-***9" in table and "openai-eu" in table
+    assert "rate_limited: 429" in run("sessions", "show", "s1").stdout

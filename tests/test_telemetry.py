@@ -73,7 +73,10 @@ def test_cli_json_has_the_reference_columns_and_the_window(cli, known):
     want = expected_summary(known, W0, W1)
     assert {(x["provider"], x["model"], x["client"]): {c: x[c] for c in STAT_COLUMNS} for x in rows} == want
     for x in rows:
-        assert set(x) == {"provider", "model", "client", *STAT_COLUMNS, "ended_at_after", "ended_at_before"}
+        # interception_failed_count: the 2026-08 layout's error_type (none of these failed).
+        assert set(x) == {"provider", "model", "client", *STAT_COLUMNS, "interception_failed_count",
+                          "ended_at_after", "ended_at_before"}
+        assert x["interception_failed_count"] == 0
         assert datetime.fromisoformat(x["ended_at_after"]) == W0 and datetime.fromisoformat(x["ended_at_before"]) == W1
         assert all(type(x[c]) is int for c in STAT_COLUMNS)
     assert [(x["provider"], x["model"], x["client"]) for x in rows] == sorted(want)

@@ -9,13 +9,16 @@ from typing import Optional
 import typer
 
 from aibridge_cli.data import interceptions
+from aibridge_cli.data.layout import detect, newer_filters
 from aibridge_cli.options import (
     ClientOpt,
+    FailedOpt,
     FormatOpt,
     InitiatorOpt,
     LimitOpt,
     ModelOpt,
     OffsetOpt,
+    ProviderNameOpt,
     ProviderOpt,
     StartedAfterOpt,
     StartedBeforeOpt,
@@ -41,16 +44,19 @@ def register(root: typer.Typer, name: str) -> None:
     root.add_typer(app, name=name)
 
 
-def _filters(conn, times, initiator, provider, model, client) -> dict:
-    return interceptions.filter_params(started_after=times[0], started_before=times[1],
-                                       initiator_id=resolve_user(conn, initiator), provider=(provider or "").strip(),
-                                       model=(model or "").strip(), client=(client or "").strip())
+def _filters(conn, times, initiator, provider, model, client, provider_name=None, failed=False) -> dict:
+    return {**interceptions.filter_params(started_after=times[0], started_before=times[1],
+                                          initiator_id=resolve_user(conn, initiator), provider=(provider or "").strip(),
+                                          model=(model or "").strip(), client=(client or "").strip()),
+            **newer_filters(detect(conn), provider_name, failed)}  # the 2026-08 filters (refused on the seed's)
 
 
 def _next_page_hint(filters: dict, raw: dict, limit: int, last_id) -> str:
     return next_page_hint("interceptions list", filters["started_after"], filters["started_before"], [
         *((opt, raw.get(key)) for opt, key in (("--initiator", "initiator"), ("--provider", "provider"),
-                                               ("--model", "model"), ("--client", "client"))),
+                                               ("--model", "model"), ("--client", "client"),
+                                               ("--provider-name", "provider_name"))),
+        ("--failed", bool(raw.get("failed"))),
         ("--limit", limit if limit != DEFAULT_LIMIT else None),
         ("--with-details", bool(raw.get("with_details"))),
         ("--after-id", last_id),
@@ -66,6 +72,8 @@ def list_cmd(
     provider: Optional[str] = ProviderOpt,
     model: Optional[str] = ModelOpt,
     client: Optional[str] = ClientOpt,
+    provider_name: Optional[str] = ProviderNameOpt,
+    failed: bool = FailedOpt,
     limit: int = LimitOpt,
     offset: int = OffsetOpt,
     after_id: Optional[str] = typer.Option(
@@ -86,7 +94,7 @@ def list_cmd(
     cursor = parse_uuid(after_id, "--after-id")
     limit = limit or DEFAULT_LIMIT
     with read_db(ctx) as conn:
-        filters = _filters(conn, times, initiator, provider, model, client)
+        filters = _filters(conn, times, initiator, provider, model, client, provider_name, failed)
         interceptions.check_cursor(conn, cursor)
         if fmt == "table":
             rows, more = interceptions.page(conn, filters, limit=limit, offset=offset, after_id=cursor,
@@ -96,7 +104,7 @@ def list_cmd(
                 note("no interceptions match" + (" (after the cursor)" if cursor else ""))
             elif more:
                 raw = {"initiator": initiator, "provider": provider, "model": model, "client": client,
-                       "with_details": with_details}
+                       "with_details": with_details, "provider_name": provider_name, "failed": failed}
                 note(_next_page_hint(filters, raw, limit, rows[-1]["id"]))
             return
         records = interceptions.stream(conn, filters, limit=limit, offset=offset, after_id=cursor,
@@ -118,6 +126,8 @@ def count_cmd(
     provider: Optional[str] = ProviderOpt,
     model: Optional[str] = ModelOpt,
     client: Optional[str] = ClientOpt,
+    provider_name: Optional[str] = ProviderNameOpt,
+    failed: bool = FailedOpt,
     fmt: str = FormatOpt,
 ):
     """How many ended interceptions match the filters.
@@ -130,7 +140,7 @@ def count_cmd(
     """
     times = parse_time_range(started_after, started_before)
     with read_db(ctx) as conn:
-        n = interceptions.count(conn, _filters(conn, times, initiator, provider, model, client))
+        n = interceptions.count(conn, _filters(conn, times, initiator, provider, model, client, provider_name, failed))
     emit_count(ctx, n, fmt)
 
 

@@ -8,14 +8,17 @@ from typing import Optional
 import typer
 
 from aibridge_cli.data import session_tree, sessions
+from aibridge_cli.data.layout import detect, newer_filters
 from aibridge_cli.errors import BadInput
 from aibridge_cli.options import (
     ClientOpt,
+    FailedOpt,
     FormatOpt,
     InitiatorOpt,
     LimitOpt,
     ModelOpt,
     OffsetOpt,
+    ProviderNameOpt,
     ProviderOpt,
     StartedAfterOpt,
     StartedBeforeOpt,
@@ -46,18 +49,21 @@ def register(root: typer.Typer, name: str) -> None:
     root.add_typer(app, name=name)
 
 
-def _filters(conn, times, initiator, provider, model, client, session_id) -> dict:
-    return sessions.filter_params(started_after=times[0], started_before=times[1],
-                                  initiator_id=resolve_user(conn, initiator), provider=(provider or "").strip(),
-                                  model=(model or "").strip(), client=(client or "").strip(),
-                                  session_id=session_id or "")
+def _filters(conn, times, initiator, provider, model, client, session_id, provider_name=None,
+             failed=False) -> dict:
+    return {**sessions.filter_params(started_after=times[0], started_before=times[1],
+                                     initiator_id=resolve_user(conn, initiator), provider=(provider or "").strip(),
+                                     model=(model or "").strip(), client=(client or "").strip(),
+                                     session_id=session_id or ""),
+            **newer_filters(detect(conn), provider_name, failed)}  # the 2026-08 filters (refused on the seed's)
 
 
 def _next_page_hint(filters: dict, raw: dict, limit: int, cursor) -> str:
     return next_page_hint("sessions list", filters["started_after"], filters["started_before"], [
         *((opt, raw.get(key)) for opt, key in (("--initiator", "initiator"), ("--provider", "provider"),
                                                ("--model", "model"), ("--client", "client"),
-                                               ("--session-id", "session_id"))),
+                                               ("--session-id", "session_id"), ("--provider-name", "provider_name"))),
+        ("--failed", bool(raw.get("failed"))),
         ("--limit", limit if limit != DEFAULT_LIMIT else None),
         ("--format", raw.get("fmt") if raw.get("fmt") != "table" else None),
         ("--after", cursor.encode()),
@@ -74,6 +80,8 @@ def list_cmd(
     model: Optional[str] = ModelOpt,
     client: Optional[str] = ClientOpt,
     session_id: Optional[str] = SessionIdOpt,
+    provider_name: Optional[str] = ProviderNameOpt,
+    failed: bool = FailedOpt,
     limit: int = LimitOpt,
     offset: int = OffsetOpt,
     after: Optional[str] = typer.Option(
@@ -100,7 +108,7 @@ def list_cmd(
     cursor = sessions.Cursor.decode(after) if after else None
     limit = limit or DEFAULT_LIMIT
     with read_db(ctx) as conn:
-        filters = _filters(conn, times, initiator, provider, model, client, session_id)
+        filters = _filters(conn, times, initiator, provider, model, client, session_id, provider_name, failed)
         if after_session_id:
             cursor = sessions.cursor_for_session_id(conn, filters, after_session_id)
         rows, following = sessions.fetch_page(conn, filters, limit=limit, offset=offset, after=cursor)
@@ -113,7 +121,7 @@ def list_cmd(
         emit(ctx, rows, fmt, columns=list(LIST_COLUMNS))
     if following is not None:
         raw = {"initiator": initiator, "provider": provider, "model": model, "client": client,
-               "session_id": session_id, "fmt": fmt}
+               "session_id": session_id, "fmt": fmt, "provider_name": provider_name, "failed": failed}
         note(_next_page_hint(filters, raw, limit, following))
 
 
@@ -127,6 +135,8 @@ def count_cmd(
     model: Optional[str] = ModelOpt,
     client: Optional[str] = ClientOpt,
     session_id: Optional[str] = SessionIdOpt,
+    provider_name: Optional[str] = ProviderNameOpt,
+    failed: bool = FailedOpt,
     fmt: str = FormatOpt,
 ):
     """How many sessions `sessions list` would page through with the same filters.
@@ -139,7 +149,7 @@ def count_cmd(
     """
     times = parse_time_range(started_after, started_before)
     with read_db(ctx) as conn:
-        filters = _filters(conn, times, initiator, provider, model, client, session_id)
+        filters = _filters(conn, times, initiator, provider, model, client, session_id, provider_name, failed)
         n = sessions.count(conn, filters)
     emit_count(ctx, n, fmt)
 

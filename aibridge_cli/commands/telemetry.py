@@ -14,6 +14,7 @@ from aibridge_cli.options import (
     FormatOpt,
     InitiatorOpt,
     ModelOpt,
+    ProviderNameOpt,
     ProviderOpt,
     TzOpt,
     emit,
@@ -75,6 +76,7 @@ def summary_cmd(
     model: Optional[str] = ModelOpt,
     client: Optional[str] = ClientOpt,
     initiator: Optional[str] = InitiatorOpt,
+    provider_name: Optional[str] = ProviderNameOpt,
     by: Optional[str] = typer.Option(None, "--by", help="Also group by time bucket of ended_at: day or hour."),
     tz: str = TzOpt,
     chart: Optional[str] = typer.Option(None, "--chart", help="Draw requests or tokens per --by bucket as bars "
@@ -101,8 +103,16 @@ def summary_cmd(
     with read_db(ctx) as conn:
         zone = telemetry.resolve_tz(conn, tz)
         initiator_id = resolve_user(conn, initiator)
+        from aibridge_cli.data.layout import detect, newer_filters
+
+        layout = detect(conn)
         rows = telemetry.summary(conn, start, end, provider=provider or "", model=model or "", client=client or "",
-                                 initiator_id=initiator_id, bucket=bucket, tz=zone)
+                                 initiator_id=initiator_id, bucket=bucket, tz=zone,
+                                 **newer_filters(layout, provider_name))
+    # The failed count exists on the 2026-08 layout (error_type); on the seed's it is left out.
+    if not layout.interception_columns:
+        for r in rows:
+            r.pop("interception_failed_count", None)
 
     window = f"[{start.isoformat()}, {end.isoformat()})"
     if fmt == "table":
@@ -123,7 +133,7 @@ def summary_cmd(
             return
         con.print(summary_table(rows, by=bucket))
         return
-    keys, out = telemetry.machine_rows(rows, bucket, start, end)
+    keys, out = telemetry.machine_rows(rows, bucket, start, end, failed=layout.interception_columns)
     emit(ctx, out, fmt, columns=keys)
     if fmt == "markdown":
         note(f"window: interceptions ended in {window}")

@@ -55,3 +55,20 @@ def refuse_coder_users(layout: Layout, what: str) -> None:
         raise BadInput(f"{what}: this database's users table is Coder's own (it has hashed_password, "
                        "login_type, ...); users are created by the deployment, not by aibridge",
                        hint="create the user in Coder (coder users create), then name it with --initiator")
+
+
+def newer_filters(layout: Layout, provider_name: str | None = None, failed: bool | None = None) -> dict:
+    """The 2026-08 filters' parameters; refused on the seed's layout, which has no such column."""
+    from aibridge_cli.errors import BadInput
+
+    params = {}
+    if provider_name is not None:
+        params["provider_name"] = provider_name.strip()
+    if failed is not None:
+        params["failed"] = bool(failed)
+    if not layout.interception_columns:
+        for option, given in (("--provider-name", params.get("provider_name")), ("--failed", params.get("failed"))):
+            if given:
+                raise BadInput(f"{option}: this database has the seed's layout, without the column",
+                               hint="the filter needs the 2026-08 layout (docs/deployment.md)")
+    return params

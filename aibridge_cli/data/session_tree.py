@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any, Iterable, Optional
 
 TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+# The 2026-08 layout's columns: a node carries those its row has (NULL: absent, or no error).
+NEWER_KEYS = ("provider_name", "credential_kind", "credential_hint", "error_type", "error_message")
 FLAT_COLUMNS = ("thread", "depth", "id", "thread_parent_id", "thread_root_id", "provider", "model", "client",
                 "started_at", "ended_at", "duration_seconds", *TOKEN_KEYS, "tool_calls", "tool_errors", "prompts",
                 "thoughts")
@@ -48,6 +50,7 @@ def build(session_id: str, owner: dict, *, interceptions: list[dict], tool_usage
             "duration_seconds": _seconds(row["started_at"], row["ended_at"]),
             "thread_parent_id": row["thread_parent_id"], "thread_root_id": row["thread_root_id"],
             **{k: int(row[k]) for k in TOKEN_KEYS},
+            **{k: row[k] for k in NEWER_KEYS if row.get(k) is not None},
             "prompts": [], "thoughts": [], "tool_usages": [], "children": [],
         }
         by_interception[row["id"]] = node
@@ -62,6 +65,7 @@ def build(session_id: str, owner: dict, *, interceptions: list[dict], tool_usage
             "id": u["id"], "tool": u["tool"], "server_url": u["server_url"], "input": u["input"],
             "injected": u["injected"], "invocation_error": u["invocation_error"],
             "provider_tool_call_id": u["provider_tool_call_id"], "created_at": u["created_at"],
+            **({"provider_item_id": u["provider_item_id"]} if u.get("provider_item_id") is not None else {}),
         })
 
     threads: dict[Any, dict] = {}

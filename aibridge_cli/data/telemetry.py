@@ -98,13 +98,15 @@ def summary_query(conn, start: datetime, end: datetime) -> str:
 
 
 def summary(conn, start: datetime, end: datetime, *, provider: str = "", model: str = "", client: str = "",
-            initiator_id: Optional[UUID] = None, bucket: Optional[str] = None, tz: str = "UTC") -> list[dict]:
+            initiator_id: Optional[UUID] = None, bucket: Optional[str] = None, tz: str = "UTC",
+            provider_name: str = "") -> list[dict]:
     """One row per group (and bucket) of the interceptions that ended in [start, end); buckets
     are shown in `tz` (a name resolve_tz returned)."""
     query.run(conn, "SetTelemetryWorkMem", work_mem=WORK_MEM)
     rows = query.many(conn, summary_query(conn, start, end),
                       ended_at_after=start, ended_at_before=end, provider=provider, model=model,
-                      client=client, initiator_id=initiator_id, bucket=bucket or "", tz=tz)
+                      client=client, initiator_id=initiator_id, bucket=bucket or "", tz=tz,
+                      provider_name=provider_name)
     if bucket:
         shown_in = zone(tz)
         for r in rows:
@@ -112,8 +114,10 @@ def summary(conn, start: datetime, end: datetime, *, provider: str = "", model: 
     return rows
 
 
-def machine_rows(rows: list[dict], bucket: Optional[str], start: datetime, end: datetime):
-    """(columns, rows) of the machine formats: the reference's columns plus the window."""
-    keys = ["provider", "model", "client"] + (["bucket"] if bucket else []) + list(STAT_COLUMNS) + list(WINDOW_COLUMNS)
+def machine_rows(rows: list[dict], bucket: Optional[str], start: datetime, end: datetime, failed: bool = False):
+    """(columns, rows) of the machine formats: the reference's columns, the failed count where the
+    layout has error_type (2026-08), then the window."""
+    keys = (["provider", "model", "client"] + (["bucket"] if bucket else []) + list(STAT_COLUMNS)
+            + (["interception_failed_count"] if failed else []) + list(WINDOW_COLUMNS))
     out = ({**{k: r[k] for k in keys if k in r}, "ended_at_after": start, "ended_at_before": end} for r in rows)
     return keys, out

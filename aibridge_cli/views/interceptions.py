@@ -33,6 +33,29 @@ def _tool_names(tools: Sequence[dict]) -> str:
     return ", ".join(name if n == 1 else f"{name}×{n}" for name, n in counts.items())
 
 
+def _provider(r: dict) -> str:
+    """The provider, with the instance's name where it differs (2026-08) and ✗ for a failed request."""
+    text = r.get("provider") or ""
+    if r.get("provider_name") and r["provider_name"] != text:
+        text += f" ({r['provider_name']})"
+    return text + (" ✗" if r.get("error_type") else "")
+
+
+def _newer_fields(r: dict) -> list[tuple[str, str]]:
+    """The 2026-08 layout's fields of an interception, where its row has them."""
+    out = []
+    if r.get("provider_name") and r["provider_name"] != r.get("provider"):
+        out.append(("provider name", r["provider_name"]))
+    if "credential_kind" in r:
+        out.append(("credential", f"{r['credential_kind']} {r.get('credential_hint') or ''}".rstrip()))
+    if r.get("agent_firewall_session_id"):
+        seq = r.get("agent_firewall_sequence_number")
+        out.append(("agent firewall", f"{r['agent_firewall_session_id']}" + (f" #{seq}" if seq is not None else "")))
+    if r.get("error_type"):
+        out.append(("error", f"{r['error_type']}" + (f": {r['error_message']}" if r.get("error_message") else "")))
+    return out
+
+
 def list_table(rows: Sequence[dict], *, with_details: bool = False) -> FitTable:
     """Too wide for the terminal: provider goes first, then duration, client, tools, out, in;
     the prompt takes what the others leave. The id is never shortened: `show` and --after-id
@@ -41,7 +64,7 @@ def list_table(rows: Sequence[dict], *, with_details: bool = False) -> FitTable:
         Column("started_at", [cell(r.get("started_at")) for r in rows]),
         Column("id", [str(r["id"]) for r in rows], min_width=36),
         Column("initiator", [r.get("initiator_username") or str(r["initiator_id"]) for r in rows]),
-        Column("provider", [r.get("provider") or "" for r in rows], drop=1),
+        Column("provider", [_provider(r) for r in rows], drop=1),
         Column("model", [r.get("model") or "" for r in rows]),
         Column("client", [client_name(r) for r in rows], drop=3),
         Column("duration", [span(r.get("started_at"), r.get("ended_at")) for r in rows], numeric=True, drop=2),
@@ -111,7 +134,7 @@ def record_page(record: dict):
         ("ended", f"{_when(ended)}  ({span(r.get('started_at'), ended)})" if ended else "in flight"),
         ("session", r.get("session_id") or ""),
     ] + [(label, r[key]) for label, key in (("client session", "client_session_id"), ("api key", "api_key_id"))
-         if r.get(key)] + [("metadata", r.get("metadata"))]))
+         if r.get(key)] + _newer_fields(r) + [("metadata", r.get("metadata"))]))
 
     heading("Thread")
     children = r.get("thread_children") or []
@@ -147,11 +170,13 @@ def record_page(record: dict):
     tools = r.get("tool_usages") or []
     heading(f"Tool usages ({len(tools)})")
     if tools:
+        items = any(t.get("provider_item_id") for t in tools)  # OpenAI Responses' output item (2026-08)
         parts.append(_table(
-            [("created", False), ("tool", False), ("injected", False), ("server", False), ("error", False),
-             ("input", False)],
+            [("created", False), ("tool", False), ("injected", False), ("server", False), ("error", False)]
+            + ([("item", False)] if items else []) + [("input", False)],
             [[cell(t["created_at"]), t["tool"], cell(t["injected"]), t.get("server_url") or "",
-              cell(t.get("invocation_error"), 120), cell(t["input"], 200)] for t in tools]))
+              cell(t.get("invocation_error"), 120)] + ([t.get("provider_item_id") or ""] if items else [])
+             + [cell(t["input"], 200)] for t in tools]))
 
     thoughts = r.get("model_thoughts") or []
     heading(f"Thoughts ({len(thoughts)})")

@@ -78,9 +78,14 @@ def _add_interception(parent, node: dict, day: datetime) -> None:
     from rich.text import Text
 
     label = Text(no_wrap=True, overflow="ellipsis")
-    label.append(f"{node['provider']}/{node['model']}", style="bold")
+    label.append(f"{node.get('provider_name') or node['provider']}/{node['model']}", style="bold")
     label.append(f"  {clock(node['started_at'], day)} · {duration(node['duration_seconds'], '?')} · ")
     label.append(_tokens(node), style="green")
+    if node.get("credential_kind") == "byok" or node.get("credential_hint"):  # 2026-08 layout
+        label.append(f" · {node.get('credential_kind', '')} {node.get('credential_hint', '')}".rstrip(), style="cyan")
+    if node.get("error_type"):
+        label.append(f"  ✗ {node['error_type']}" + (f": {one_line(node['error_message'], 60)}"
+                                                    if node.get("error_message") else ""), style="bold red")
     label.append(f"  {node['id']}", style="dim")
     branch = parent.add(label)
     for p in node["prompts"]:

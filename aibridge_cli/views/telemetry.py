@@ -74,6 +74,11 @@ def summary_table(rows: Sequence[dict], by: Optional[str] = None, title: Optiona
         ("client", "", lambda r: r["client"], False, True),
         ("requests", number(tot["interception_count"]), lambda r: number(r["interception_count"]), True, False),
         ("req share", "", lambda r: share_cell(r["interception_count"], tot["interception_count"]), False, False),
+    ]
+    if rows and "interception_failed_count" in rows[0]:  # the 2026-08 layout: failed interceptions
+        spec.append(("failed", compact(sum(r["interception_failed_count"] for r in rows)),
+                     lambda r: compact(r["interception_failed_count"]), True, False))
+    spec += [
         ("users", "", lambda r: number(r["unique_initiator_count"]), True, False),
         ("prompts", compact(tot["user_prompts_count"]), lambda r: compact(r["user_prompts_count"]), True, False),
         ("input", compact(tot["token_count_input"]), lambda r: compact(r["token_count_input"]), True, False),

@@ -99,6 +99,8 @@ WHERE
          OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
     AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
     AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+    AND (@provider_name::text = '' OR to_jsonb(aibridge_interceptions) ->> 'provider_name' = @provider_name::text)
+    AND (NOT @failed::boolean OR to_jsonb(aibridge_interceptions) ->> 'error_type' IS NOT NULL)
     AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
     -- filter:interception-filters end
     -- @authorize_filter
@@ -124,6 +126,8 @@ WHERE
          OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
     AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
     AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+    AND (@provider_name::text = '' OR to_jsonb(aibridge_interceptions) ->> 'provider_name' = @provider_name::text)
+    AND (NOT @failed::boolean OR to_jsonb(aibridge_interceptions) ->> 'error_type' IS NOT NULL)
     AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
     -- filter:interception-filters end
     AND (@after_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid

@@ -32,6 +32,8 @@ WITH fi AS NOT MATERIALIZED (
            OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
       AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
       AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+      AND (@provider_name::text = '' OR to_jsonb(aibridge_interceptions) ->> 'provider_name' = @provider_name::text)
+      AND (NOT @failed::boolean OR to_jsonb(aibridge_interceptions) ->> 'error_type' IS NOT NULL)
       AND (@client::text = '' OR aibridge_interceptions.client = @client::text
            OR (@client::text = 'Unknown' AND aibridge_interceptions.client IS NULL))
       AND (@session_id::text = '' OR aibridge_interceptions.session_id = @session_id::text)
@@ -177,6 +179,8 @@ WITH fi AS NOT MATERIALIZED (
            OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
       AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
       AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+      AND (@provider_name::text = '' OR to_jsonb(aibridge_interceptions) ->> 'provider_name' = @provider_name::text)
+      AND (NOT @failed::boolean OR to_jsonb(aibridge_interceptions) ->> 'error_type' IS NOT NULL)
       AND (@client::text = '' OR aibridge_interceptions.client = @client::text
            OR (@client::text = 'Unknown' AND aibridge_interceptions.client IS NULL))
       AND (@session_id::text = '' OR aibridge_interceptions.session_id = @session_id::text)
@@ -213,6 +217,8 @@ FROM (
                OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
           AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
           AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+          AND (@provider_name::text = '' OR to_jsonb(aibridge_interceptions) ->> 'provider_name' = @provider_name::text)
+          AND (NOT @failed::boolean OR to_jsonb(aibridge_interceptions) ->> 'error_type' IS NOT NULL)
           AND (@client::text = '' OR aibridge_interceptions.client = @client::text
                OR (@client::text = 'Unknown' AND aibridge_interceptions.client IS NULL))
           AND (@session_id::text = '' OR aibridge_interceptions.session_id = @session_id::text)
@@ -259,6 +265,8 @@ WHERE aibridge_interceptions.session_id = @key_session_id::text
        OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
   AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
   AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
+  AND (@provider_name::text = '' OR to_jsonb(aibridge_interceptions) ->> 'provider_name' = @provider_name::text)
+  AND (NOT @failed::boolean OR to_jsonb(aibridge_interceptions) ->> 'error_type' IS NOT NULL)
   AND (@client::text = '' OR aibridge_interceptions.client = @client::text
            OR (@client::text = 'Unknown' AND aibridge_interceptions.client IS NULL))
   AND (@session_id::text = '' OR aibridge_interceptions.session_id = @session_id::text)
@@ -284,6 +292,12 @@ SELECT
     aibridge_interceptions.ended_at,
     aibridge_interceptions.thread_parent_id,
     aibridge_interceptions.thread_root_id,
+    -- The 2026-08 layout's columns, NULL on the seed's (to_jsonb reads a column that may be absent).
+    to_jsonb(aibridge_interceptions) ->> 'provider_name' AS provider_name,
+    to_jsonb(aibridge_interceptions) ->> 'credential_kind' AS credential_kind,
+    to_jsonb(aibridge_interceptions) ->> 'credential_hint' AS credential_hint,
+    to_jsonb(aibridge_interceptions) ->> 'error_type' AS error_type,
+    to_jsonb(aibridge_interceptions) ->> 'error_message' AS error_message,
     COALESCE(tokens.input_tokens, 0)::bigint AS input_tokens,
     COALESCE(tokens.output_tokens, 0)::bigint AS output_tokens,
     COALESCE(tokens.cache_read_tokens, 0)::bigint AS cache_read_tokens,
@@ -327,6 +341,7 @@ SELECT
     tu.injected,
     tu.invocation_error,
     tu.provider_tool_call_id,
+    to_jsonb(tu) ->> 'provider_item_id' AS provider_item_id,
     tu.created_at
 FROM aibridge_interceptions
 JOIN aibridge_tool_usages tu ON tu.interception_id = aibridge_interceptions.id

@@ -118,7 +118,8 @@ FROM latency, tokens, prompts, tools;
 -- window's rows by three text keys was most of the cost; the percentiles and distinct
 -- initiators are then taken from each group's collected values.
 SELECT summary.*
-FROM (SELECT NULL::bigint AS cache_read_input_tokens, NULL::bigint AS cache_write_input_tokens) AS absent_columns
+FROM (SELECT NULL::bigint AS cache_read_input_tokens, NULL::bigint AS cache_write_input_tokens,
+             NULL::text AS provider_name, NULL::text AS error_type) AS absent_columns
 CROSS JOIN LATERAL (
     WITH win AS NOT MATERIALIZED (
         SELECT
@@ -136,13 +137,16 @@ CROSS JOIN LATERAL (
                 ELSE '-infinity'::timestamptz
             END AS bucket,
             -- The same float8 the reference's percentile_cont(numeric) receives.
-            EXTRACT(EPOCH FROM aibridge_interceptions.ended_at - aibridge_interceptions.started_at)::float8 AS seconds
+            EXTRACT(EPOCH FROM aibridge_interceptions.ended_at - aibridge_interceptions.started_at)::float8 AS seconds,
+            -- provider_name and error_type unqualified: absent_columns' NULL on the seed's layout.
+            error_type IS NOT NULL AS failed
         FROM aibridge_interceptions
         -- filter:telemetry-filters begin
         WHERE aibridge_interceptions.ended_at >= @ended_at_after::timestamptz
             AND aibridge_interceptions.ended_at < @ended_at_before::timestamptz
             AND CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
             AND CASE WHEN @model::text != '' THEN aibridge_interceptions.model = @model::text ELSE true END
+            AND CASE WHEN @provider_name::text != '' THEN provider_name = @provider_name::text ELSE true END
             AND CASE WHEN @client::text != '' THEN COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text ELSE true END
             AND CASE
                 WHEN @initiator_id::uuid != '00000000-0000-0000-0000-000000000000'::uuid
@@ -155,6 +159,7 @@ CROSS JOIN LATERAL (
     latency AS (
         SELECT provider, model, client, bucket,
             count(*) AS n,
+            count(*) FILTER (WHERE failed) AS failed,
             array_agg(initiator_id) AS initiators,
             array_agg(seconds) AS seconds
         FROM win
@@ -218,7 +223,8 @@ CROSS JOIN LATERAL (
         COALESCE(children.cached_written, 0)::bigint AS token_count_cached_written,
         COALESCE(children.injected, 0)::bigint AS tool_calls_count_injected,
         COALESCE(children.non_injected, 0)::bigint AS tool_calls_count_non_injected,
-        COALESCE(children.injected_errors, 0)::bigint AS injected_tool_call_error_count
+        COALESCE(children.injected_errors, 0)::bigint AS injected_tool_call_error_count,
+        latency.failed::bigint AS interception_failed_count
     FROM latency
     CROSS JOIN LATERAL (
         SELECT percentile_cont(ARRAY[0.50, 0.90, 0.95, 0.99]) WITHIN GROUP (ORDER BY s) AS p
@@ -241,7 +247,8 @@ ORDER BY summary.bucket, summary.provider, summary.model, summary.client;
 -- EstimateTelemetryWindowRows: the index probes cost about 15 µs per interception, so past some
 -- tens of thousands the other shape's hashing wins.
 SELECT summary.*
-FROM (SELECT NULL::bigint AS cache_read_input_tokens, NULL::bigint AS cache_write_input_tokens) AS absent_columns
+FROM (SELECT NULL::bigint AS cache_read_input_tokens, NULL::bigint AS cache_write_input_tokens,
+             NULL::text AS provider_name, NULL::text AS error_type) AS absent_columns
 CROSS JOIN LATERAL (
     WITH win AS NOT MATERIALIZED (
         SELECT
@@ -259,13 +266,16 @@ CROSS JOIN LATERAL (
                 ELSE '-infinity'::timestamptz
             END AS bucket,
             -- The same float8 the reference's percentile_cont(numeric) receives.
-            EXTRACT(EPOCH FROM aibridge_interceptions.ended_at - aibridge_interceptions.started_at)::float8 AS seconds
+            EXTRACT(EPOCH FROM aibridge_interceptions.ended_at - aibridge_interceptions.started_at)::float8 AS seconds,
+            -- provider_name and error_type unqualified: absent_columns' NULL on the seed's layout.
+            error_type IS NOT NULL AS failed
         FROM aibridge_interceptions
         -- filter:telemetry-filters begin
         WHERE aibridge_interceptions.ended_at >= @ended_at_after::timestamptz
             AND aibridge_interceptions.ended_at < @ended_at_before::timestamptz
             AND CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
             AND CASE WHEN @model::text != '' THEN aibridge_interceptions.model = @model::text ELSE true END
+            AND CASE WHEN @provider_name::text != '' THEN provider_name = @provider_name::text ELSE true END
             AND CASE WHEN @client::text != '' THEN COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text ELSE true END
             AND CASE
                 WHEN @initiator_id::uuid != '00000000-0000-0000-0000-000000000000'::uuid
@@ -278,6 +288,7 @@ CROSS JOIN LATERAL (
     per_group AS (
         SELECT win.provider, win.model, win.client, win.bucket,
             count(*) AS n,
+            count(*) FILTER (WHERE win.failed) AS failed,
             array_agg(win.initiator_id) AS initiators,
             array_agg(win.seconds) AS seconds,
             sum(tokens.rows_) AS token_rows,
@@ -341,7 +352,8 @@ CROSS JOIN LATERAL (
         COALESCE(per_group.cached_written, 0)::bigint AS token_count_cached_written,
         per_group.injected::bigint AS tool_calls_count_injected,
         per_group.non_injected::bigint AS tool_calls_count_non_injected,
-        per_group.injected_errors::bigint AS injected_tool_call_error_count
+        per_group.injected_errors::bigint AS injected_tool_call_error_count,
+        per_group.failed::bigint AS interception_failed_count
     FROM per_group
     CROSS JOIN LATERAL (
         SELECT percentile_cont(ARRAY[0.50, 0.90, 0.95, 0.99]) WITHIN GROUP (ORDER BY s) AS p
