@@ -345,3 +345,162 @@ def test_show_has_the_newer_fields(newer_data):
         "error_type": "rate_limited", "error_message": "429"}
     assert "rate_limited: 429" in table and "byok sk-***9" in table and "openai-eu" in table
     assert "rate_limited: 429" in run("sessions", "show", "s1").stdout
+
+
+# ---------------------------------------------------------------- agreement with aibridge-2026-08.sql
+# The deployment's own queries, read from the spec at test time and translated by the project's
+# sqlc translator, run on the same rows (written by the deployment's own insert queries).
+
+@pytest.fixture
+def deployed(deploy_dsn):
+    """Two users; sessions with threads, prompts, cache tokens written as columns, firewall calls."""
+    rnd = random.Random(7)
+    with psycopg.connect(deploy_dsn, autocommit=True) as conn:
+        users = [deployment.add_coder_user(conn, n) for n in ("ann", "ben")]
+        fw = uuid.uuid4()
+        seq = 0
+        sessions = {}
+        for s in range(5):
+            user = users[s % 2]
+            root = None
+            for k in range(rnd.randrange(1, 5)):
+                start = T0 + timedelta(minutes=10 * s + k)
+                seq += 1 + rnd.randrange(3)
+                i = deployment.add_interception(
+                    conn, user, provider=rnd.choice(["openai", "anthropic"]), model="m", client=rnd.choice(
+                        ["Codex", None, "Claude Code"]), client_session_id=f"sess-{s}", started_at=start,
+                    thread_parent_id=root and root["id"], thread_root_id=root and root["id"],
+                    firewall_session_id=fw if s < 3 else None, firewall_sequence=seq if s < 3 else None)
+                if rnd.random() < 0.5:
+                    root = root or i
+                meta = rnd.choice([{"input_cached": 50}, {"cache_read_input": 9, "cache_creation_input": 2}, None])
+                r, w = expected_cache(meta, 0, 0)
+                deployment.add_token_usage(conn, i, input_tokens=rnd.randrange(100), output_tokens=3, metadata=meta,
+                                           cache_read=r, cache_write=w)
+                if rnd.random() < 0.7:
+                    deployment.add_prompt(conn, i, f"p{s}{k}", created_at=start + timedelta(seconds=rnd.randrange(50)))
+                if s < 3:
+                    for _ in range(rnd.randrange(3)):
+                        seq += 1
+                        deployment.add_boundary_log(
+                            conn, fw, seq, created_at=start + timedelta(seconds=seq),
+                            detail=rnd.choice(["https://github.com/x", "http://pypi.org:443/simple", "registry.npmjs.org"]),
+                            matched_rule=rnd.choice([None, "domain=*"]))
+            sessions[f"sess-{s}"] = user
+    return deploy_dsn, sessions
+
+
+def test_clients_list_agrees_with_the_deployment(deployed):
+    dsn, _ = deployed
+    with psycopg.connect(dsn) as conn:
+        ref = {r["client"] for r in deployment.run_reference(conn, "ListAIBridgeClients", client="", limit_=0, offset_=0)}
+        ref_prefix = {r["client"] for r in deployment.run_reference(conn, "ListAIBridgeClients", client="C",
+                                                                    limit_=0, offset_=0)}
+    got = _json(make_cli(dsn), "clients", "list")
+    assert [g["client"] for g in got] == sorted(ref) and "Unknown" in ref
+    assert {g["client"] for g in _json(make_cli(dsn), "clients", "list", "--prefix", "C")} == ref_prefix
+
+
+def test_sessions_by_last_activity_agree_with_the_deployment(deployed):
+    dsn, _ = deployed
+    with psycopg.connect(dsn) as conn:
+        ref = deployment.run_reference(conn, "ListAIBridgeSessions", after_session_id="", limit_=0, offset_=0)
+    got = _json(make_cli(dsn), "sessions", "list", "--sort", "last-active")
+    pairs = [("session_id", "session_id"), ("user_username", "user_username"), ("last_active_at", "last_active_at"),
+             ("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
+             ("cache_read_tokens", "cache_read_input_tokens"), ("cache_write_tokens", "cache_write_input_tokens"),
+             ("network_calls_total", "network_calls_total"), ("network_calls_blocked", "network_calls_blocked"),
+             ("firewall_active", "firewall_active"), ("threads", "threads"), ("last_prompt", "last_prompt")]
+    from aibridge_cli.views.formats import to_json_value
+
+    want = [{ours: to_json_value(r[theirs]) for ours, theirs in pairs} for r in ref]
+    assert [{ours: g[ours] for ours, _ in pairs} for g in got] == want
+    assert any(w["network_calls_total"] for w in want) and any(not w["firewall_active"] for w in want)
+    # Paged by offset, the pages add up to the same order.
+    run = make_cli(dsn)
+    pages = _json(run, "sessions", "list", "--sort", "last-active", "--limit", "2") + \
+        _json(run, "sessions", "list", "--sort", "last-active", "--limit", "2", "--offset", "2") + \
+        _json(run, "sessions", "list", "--sort", "last-active", "--limit", "2", "--offset", "4")
+    assert [p["session_id"] for p in pages] == [w["session_id"] for w in want]
+
+
+def test_sessions_list_keeps_the_seed_order_by_default(deployed):
+    dsn, _ = deployed
+    got = _json(make_cli(dsn), "sessions", "list")
+    assert [g["started_at"] for g in got] == sorted((g["started_at"] for g in got), reverse=True)
+    assert "last_active_at" not in got[0]
+
+
+def test_session_threads_page_as_the_deployment_pages_them(deployed):
+    dsn, sessions = deployed
+    run = make_cli(dsn)
+    for sid in sessions:
+        with psycopg.connect(dsn) as conn:
+            ref = deployment.run_reference(conn, "ListAIBridgeSessionThreads", session_id=sid, limit_=0)
+        ref_threads = list(dict.fromkeys(str(r["thread_id"]) for r in ref))
+        full = _json(run, "sessions", "show", sid)
+        seen, after = [], None
+        while True:
+            args = ["sessions", "show", sid, "--limit", "1"] + (["--after-thread", after] if after else [])
+            page = _json(run, *args)
+            assert (page["input_tokens"], page["cache_read_tokens"]) == (full["input_tokens"], full["cache_read_tokens"])
+            if not page["threads"]:
+                break
+            seen += [str(t["thread_root_id"]) for t in page["threads"]]
+            after = seen[-1]
+        assert seen == ref_threads
+        if len(ref_threads) > 1:
+            before = _json(run, "sessions", "show", sid, "--before-thread", ref_threads[-1])
+            assert [str(t["thread_root_id"]) for t in before["threads"]] == ref_threads[:-1]
+        # Each thread's totals are its interceptions' tokens.
+        for t in full["threads"]:
+            nodes, stack = [], list(t["interceptions"])
+            while stack:
+                n = stack.pop()
+                nodes.append(n)
+                stack += n["children"]
+            assert t["cache_read_tokens"] == sum(n["cache_read_tokens"] for n in nodes)
+            assert t["input_tokens"] == sum(n["input_tokens"] for n in nodes)
+
+
+def test_session_network_calls_agree_with_the_deployment(deployed):
+    dsn, sessions = deployed
+    run = make_cli(dsn)
+    for sid in sessions:
+        with psycopg.connect(dsn) as conn:
+            calls = deployment.run_reference(conn, "ListAIBridgeSessionNetworkCalls", session_id=sid, limit_=0)
+            top = deployment.run_reference(conn, "GetAIBridgeSessionTopDomains", session_id=sid, limit_=0)
+        got = _json(run, "sessions", "show", sid, "--network")
+        assert [c["id"] for c in got["network_calls"]] == [str(c["id"]) for c in calls]
+        assert [(d["domain"], d["count"]) for d in got["top_domains"]] == [(d["domain"], d["count"]) for d in top]
+        assert got["total_domains"] == (top[0]["total_domains"] if top else 0)
+    table = run("sessions", "show", "sess-0", "--network").stdout
+    assert "Network calls" in table and "Top hosts" in table
+
+
+def test_network_needs_boundary_logs(seed_dsn):
+    with psycopg.connect(seed_dsn, autocommit=True) as conn:
+        u = factories.add_user(conn, "sam")
+        factories.add_interception(conn, u, client_session_id="s")
+    r = make_cli(seed_dsn)("sessions", "show", "s", "--network")
+    assert r.exit_code == 2 and "boundary_logs" in r.stderr
+
+
+def test_telemetry_agrees_with_the_deployments_summary(deployed):
+    """On rows the deployment wrote (cache columns filled), the one cache rule gives the
+    deployment's own numbers: its per-group query, which reads only the columns."""
+    dsn, _ = deployed
+    after, before = T0 - timedelta(hours=1), T0 + timedelta(hours=2)
+    with psycopg.connect(dsn) as conn:
+        groups = deployment.run_reference(conn, "ListAIBridgeInterceptionsTelemetrySummaries",
+                                          ended_at_after=after, ended_at_before=before)
+        want = {}
+        for g in groups:
+            row = deployment.run_reference(conn, "CalculateAIBridgeInterceptionsTelemetrySummary", ended_at_after=after,
+                                           ended_at_before=before, **g)[0]
+            want[(g["provider"], g["model"], g["client"])] = row
+    got = _json(make_cli(dsn), "telemetry", "summary", "--since", after.isoformat(), "--until", before.isoformat())
+    from aibridge_cli.commands.telemetry import STAT_COLUMNS
+
+    assert {(r["provider"], r["model"], r["client"]): {c: r[c] for c in STAT_COLUMNS} for r in got} == {
+        k: {c: v[c] for c in STAT_COLUMNS} for k, v in want.items()}

@@ -111,3 +111,27 @@ def _add_interception(parent, node: dict, day: datetime) -> None:
         branch.add(t)
     for child in node["children"]:
         _add_interception(branch, child, day)
+
+
+def network_table(tree: dict):
+    """The session's firewall calls (oldest first) and its most contacted hosts."""
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    calls = tree.get("network_calls") or []
+    blocked = sum(1 for c in calls if c["blocked"])
+    head = Text(f"Network calls ({len(calls):,}, {blocked:,} blocked)", style="bold")
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False)
+    for name in ("created", "proto", "method", "detail", "rule"):
+        table.add_column(name, no_wrap=True, overflow="ellipsis")
+    for c in calls:
+        rule = Text("blocked", style="bold red") if c["blocked"] else Text(c["matched_rule"] or "")
+        table.add_row(Text(cell(c["created_at"])), Text(c["proto"]), Text(c["method"]),
+                      Text(cell(c["detail"], 120)), rule)
+    top = tree.get("top_domains") or []
+    more = tree.get("total_domains", 0) - len(top)
+    hosts = Text("Top hosts: " + (", ".join(f"{d['domain']} ({d['count']:,})" for d in top) or "none")
+                 + (f", +{more:,} more" if more > 0 else ""))
+    return Group(Text(""), head, table, hosts)
