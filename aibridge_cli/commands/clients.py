@@ -25,7 +25,14 @@ def list_cmd(
     offset: int = OffsetOpt,
     fmt: str = FormatOpt,
 ):
-    """Distinct clients of ended interceptions, in alphabetical order; a missing one is 'Unknown'."""
+    """Distinct clients of ended interceptions, in alphabetical order; a missing one is 'Unknown'.
+
+    Examples:
+
+    \b
+      aibridge clients list
+      aibridge clients list --prefix C -f json
+    """
     limit = limit or 100
     with read_db(ctx) as conn:
         rows = list_clients(conn, prefix or "", limit, offset)
