@@ -9,10 +9,9 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from psycopg.rows import dict_row
-
 from conftest import AIBRIDGE_2026_08
 from factories import T0
+from psycopg.rows import dict_row
 
 
 @functools.cache

@@ -9,11 +9,10 @@ import random
 import uuid
 from datetime import timedelta
 
-import psycopg
-import pytest
-
 import deployment
 import factories
+import psycopg
+import pytest
 from conftest import make_cli
 from factories import T0
 
@@ -165,6 +164,11 @@ def test_record_writes_the_2026_08_columns(layout_dsn):
         tok = conn.execute("SELECT cache_read_input_tokens, cache_write_input_tokens FROM aibridge_token_usages").fetchone()
         assert tok == (700, 0)  # the greatest of the metadata's cache keys
         assert conn.execute("SELECT provider_item_id FROM aibridge_tool_usages").fetchone() == ("ws_123",)
+    shown = run("interceptions", "show", iid)
+    assert "ws_123" in shown.stdout and "rate_limited: 429 Too Many Requests" in shown.stdout
+    assert "cache read 700" in shown.stdout
+    tree = _json(run, "sessions", "show", iid)  # no client session: the session is the interception
+    assert tree["threads"][0]["interceptions"][0]["tool_usages"][0]["provider_item_id"] == "ws_123"
     # --provider-name overrides the default, and the columns can be given outright.
     r = run("record", "interception", "-u", "rita", "--provider", "openai", "--provider-name", "openai-eu",
             "--model", "gpt-5")
@@ -504,3 +508,28 @@ def test_telemetry_agrees_with_the_deployments_summary(deployed):
 
     assert {(r["provider"], r["model"], r["client"]): {c: r[c] for c in STAT_COLUMNS} for r in got} == {
         k: {c: v[c] for c in STAT_COLUMNS} for k, v in want.items()}
+
+
+def test_a_recorder_role_writes_the_newer_columns(dsn):
+    """`db grant --role recorder` covers the 2026-08 columns the record commands write."""
+    from psycopg.conninfo import make_conninfo
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        factories.add_user(conn, "gw")
+        factories.add_user(conn, "pat")
+    admin = make_cli(dsn)
+    r = admin("db", "grant", "gw", "--role", "recorder")
+    assert r.exit_code == 0, r.stderr
+    rec = make_cli(make_conninfo(dsn, user="aibridge_gw"))  # the login role `db grant` made for gw
+    iid = rec("record", "interception", "-u", "pat", "--provider", "openai", "--model", "gpt-5",
+              "--credential-hint", "sk-***2")
+    assert iid.exit_code == 0, iid.stderr
+    iid = iid.stdout.strip()
+    for args in (("tool-usage", iid, "--tool", "web_search", "--provider-item-id", "ws_9"),
+                 ("token-usage", iid, "--metadata", '{"input_cached": 8}'),
+                 ("end", iid, "--error-type", "timeout", "--error-message", "upstream timed out")):
+        r = rec("record", *args)
+        assert r.exit_code == 0, (args, r.stderr)
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT error_type::text, error_message FROM aibridge_interceptions WHERE id = %s",
+                            [iid]).fetchone() == ("timeout", "upstream timed out")

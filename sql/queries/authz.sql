@@ -151,7 +151,11 @@ BEGIN
         EXECUTE format('CREATE POLICY %I ON users AS RESTRICTIVE FOR ALL TO %I USING (id = %L::uuid) WITH CHECK (false)', pol, r, uid);
     ELSIF lvl = 'recorder' THEN
         EXECUTE format('GRANT SELECT, INSERT ON aibridge_interceptions TO %I', r);
-        EXECUTE format('GRANT UPDATE (ended_at) ON aibridge_interceptions TO %I', r);
+        -- Ending an interception; on the 2026-08 layout also its error and centralized credential hint.
+        EXECUTE format('GRANT UPDATE (%s) ON aibridge_interceptions TO %I', (
+            SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+            WHERE a.attrelid = 'aibridge_interceptions'::regclass AND NOT a.attisdropped
+              AND a.attname IN ('ended_at', 'credential_hint', 'error_type', 'error_message')), r);
         FOREACH t IN ARRAY children LOOP
             EXECUTE format('GRANT INSERT ON %I TO %I', t, r);
         END LOOP;
@@ -159,7 +163,10 @@ BEGIN
         -- RETURNING of what was written; prompts, tool inputs and thoughts stay unreadable.
         EXECUTE format('GRANT SELECT ON aibridge_token_usages TO %I', r);
         EXECUTE format('GRANT SELECT (id, interception_id, provider_response_id, metadata, created_at) ON aibridge_user_prompts TO %I', r);
-        EXECUTE format('GRANT SELECT (id, interception_id, provider_response_id, provider_tool_call_id, tool, server_url, injected, invocation_error, metadata, created_at) ON aibridge_tool_usages TO %I', r);
+        EXECUTE format('GRANT SELECT (id, interception_id, provider_response_id, provider_tool_call_id, tool, server_url, injected, invocation_error, metadata, created_at%s) ON aibridge_tool_usages TO %I',
+                       CASE WHEN EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = 'aibridge_tool_usages'::regclass
+                                         AND a.attname = 'provider_item_id' AND NOT a.attisdropped)
+                            THEN ', provider_item_id' ELSE '' END, r);
         EXECUTE format('GRANT SELECT (interception_id, metadata, created_at) ON aibridge_model_thoughts TO %I', r);
         EXECUTE format('GRANT SELECT ON users, visible_users TO %I', r);
     END IF;
