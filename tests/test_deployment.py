@@ -504,7 +504,7 @@ def test_telemetry_agrees_with_the_deployments_summary(deployed):
                                            ended_at_before=before, **g)[0]
             want[(g["provider"], g["model"], g["client"])] = row
     got = _json(make_cli(dsn), "telemetry", "summary", "--since", after.isoformat(), "--until", before.isoformat())
-    from aibridge_cli.commands.telemetry import STAT_COLUMNS
+    from aibridge_cli.data.telemetry import STAT_COLUMNS
 
     assert {(r["provider"], r["model"], r["client"]): {c: r[c] for c in STAT_COLUMNS} for r in got} == {
         k: {c: v[c] for c in STAT_COLUMNS} for k, v in want.items()}

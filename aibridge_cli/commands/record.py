@@ -171,10 +171,9 @@ def end(
       aibridge record end "$id" --ended-at 2030-01-01T00:00:00Z   # exit 1: it has ended
     """
     from aibridge_cli.data import record
+    from aibridge_cli.ingest import fields
     from aibridge_cli.options import parse_time, write_db
     from aibridge_cli.timeparse import utcnow
-
-    from aibridge_cli.ingest import fields
 
     iid = _uuid(interception_id, "ID")
     when = parse_time(ended_at, "--ended-at") or utcnow()

@@ -20,11 +20,20 @@ import re
 from datetime import datetime, timezone
 from typing import Callable, Optional
 
-from aibridge_cli.db.copy_format import NULL, esc
 from aibridge_cli.data.layout import cache_tokens
+from aibridge_cli.db.copy_format import NULL, esc
 from aibridge_cli.errors import BadInput
 from aibridge_cli.ingest import fields
-from aibridge_cli.ingest.batch import Batch, ChildRow, EndLine, InterceptionLine, ThoughtLine, ToolCall, UserLine
+from aibridge_cli.ingest.batch import (
+    Batch,
+    ChildRow,
+    EndError,
+    EndLine,
+    InterceptionLine,
+    ThoughtLine,
+    ToolCall,
+    UserLine,
+)
 from aibridge_cli.ingest.fields import FieldError
 from aibridge_cli.ingest.limits import JSON_DEPTH, TEXT_BYTES, depth_over, names_over, over
 from aibridge_cli.timeparse import MAX_TIME, MIN_TIME
