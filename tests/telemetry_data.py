@@ -22,7 +22,10 @@ W0 = datetime(2026, 11, 1, 0, 0, tzinfo=timezone.utc)  # the tests' window: [W0,
 W1 = datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc)
 WINDOW = ("--since", W0.isoformat(), "--until", W1.isoformat())
 # The specification beside the project (CI has it); AIBRIDGE_SPEC_DIR points elsewhere.
-SPEC_DIR = Path(os.environ.get("AIBRIDGE_SPEC_DIR") or Path(__file__).resolve().parents[2] / "shared" / "spec")
+# The spec beside the repository; from a worktree one level deeper, the nearest shared/spec above.
+SPEC_DIR = Path(os.environ.get("AIBRIDGE_SPEC_DIR") or next(
+    (p / "shared" / "spec" for p in Path(__file__).resolve().parents if (p / "shared" / "spec").is_dir()),
+    Path(__file__).resolve().parents[2] / "shared" / "spec"))
 REFERENCE = SPEC_DIR / "aibridge.sql"
 
 
@@ -40,13 +43,15 @@ def percentile_cont(sorted_values, fraction):
 
 
 def _meta_int(meta, key):
-    return int(meta[key]) if meta and meta.get(key) is not None else 0
+    v = (meta or {}).get(key)
+    return int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0
 
 
 def cached(tu, with_columns):
-    """Cached tokens of one token usage row: the column when above zero, else the metadata."""
+    """Cached tokens of one token usage row by the one rule: the column when above zero, else the
+    greatest of the metadata keys cache_read_input, input_cached, prompt_cached (write: cache_creation_input)."""
     meta = tu.get("metadata")
-    read = _meta_int(meta, "cache_read_input") + _meta_int(meta, "prompt_cached")
+    read = max(_meta_int(meta, k) for k in ("cache_read_input", "input_cached", "prompt_cached"))
     written = _meta_int(meta, "cache_creation_input")
     if with_columns:
         if (tu.get("cache_read_input_tokens") or 0) > 0:
@@ -187,6 +192,8 @@ def random_data(conn, seed, *, with_columns=False, n=400):
     rnd = random.Random(seed)
     users = [add_user(conn, f"user{seed}_{k}") for k in range(6)]
     data = {"interceptions": [], "tokens": [], "prompts": [], "tools": []}
+    # Back to the seed's layout for these two columns; with_columns adds them nullable, to cover NULLs too.
+    conn.execute("ALTER TABLE aibridge_token_usages DROP COLUMN cache_read_input_tokens, DROP COLUMN cache_write_input_tokens")
     if with_columns:
         conn.execute("ALTER TABLE aibridge_token_usages ADD COLUMN cache_read_input_tokens bigint, "
                      "ADD COLUMN cache_write_input_tokens bigint")
@@ -204,7 +211,9 @@ def random_data(conn, seed, *, with_columns=False, n=400):
         for _ in range(rnd.choice([0, 0, 1, 2, 3])):
             meta = rnd.choice(metas + [{"cache_read_input": rnd.randrange(5000), "cache_creation_input": rnd.randrange(900)},
                                        {"prompt_cached": rnd.randrange(3000)},
-                                       {"cache_read_input": rnd.randrange(50), "prompt_cached": rnd.randrange(50)}])
+                                       {"cache_read_input": rnd.randrange(50), "prompt_cached": rnd.randrange(50)},
+                                       {"input_cached": rnd.randrange(4000), "prompt_cached": rnd.randrange(60)},
+                                       {"input_cached": "n/a", "cache_read_input": 3}])
             t = {"id": uuid.uuid4(), "interception_id": i["id"], "input_tokens": rnd.randrange(10**5),
                  "output_tokens": rnd.randrange(10**4), "metadata": meta,
                  "cache_read_input_tokens": rnd.choice([None, 0, rnd.randrange(1, 999)]),
