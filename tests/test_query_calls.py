@@ -133,6 +133,10 @@ def test_every_call_that_spreads_its_parameters_binds_when_the_commands_run(cli,
         ("telemetry", "summary", "--since", at(-60).isoformat(), "--until", at(60).isoformat(), "-f", "json"),
         ("export", "otlp", "--model", "claude-sonnet-4", "-o", "-"),
         ("export", "parquet", str(tmp_path / "lake"), "--model", "claude-sonnet-4"),
+        # The 2026-08 layout's commands and variants (docs/deployment.md).
+        ("sessions", "list", "--sort", "last-active", "--provider-name", "anthropic"),
+        ("sessions", "show", "s-1", "--limit", "1", "--network", "-f", "json"),
+        ("clients", "list"),
         ("prune", "--before", at(-60).isoformat(), "--orphans", "-f", "json"),
     ]
     for args in runs:

@@ -18,7 +18,7 @@ from aibridge_cli.sqlc import registry
 
 FAMILIES = {
     "session-filters": {"ListAIBridgeSessions", "CountAIBridgeSessionsScanned", "CountAIBridgeSessions",
-                        "ListAIBridgeSessionInitiators"},
+                        "ListAIBridgeSessionInitiators", "ListAIBridgeSessionsByLastActive"},
     "interception-filters": {"CountAIBridgeInterceptions", "ListAIBridgeInterceptions"},
     "telemetry-filters": {"SummarizeAIBridgeInterceptionsTelemetry",
                           "SummarizeAIBridgeInterceptionsTelemetryFewInterceptions"},
@@ -101,6 +101,11 @@ def rows(list_conn):
         row = add_interception(conn, who, provider=provider, model=model, client=client, client_session_id=session,
                                started_at=started, ended_at=started + timedelta(seconds=2 + k) if ended else None)
         row["session_id"] = session
+        # The 2026-08 layout's provider instance and error, varied so that their filters matter.
+        row["provider_name"] = f"{provider}-{'eu' if k % 3 == 0 else 'us'}"
+        row["error_type"] = "timeout" if k % 4 == 1 else None
+        conn.execute("UPDATE aibridge_interceptions SET provider_name = %s, error_type = %s WHERE id = %s",
+                     [row["provider_name"], row["error_type"], row["id"]])
         row["initiator_id"] = who["id"] if isinstance(who, dict) else who
         row["user"] = isinstance(who, dict)
         out.append(row)
@@ -123,6 +128,9 @@ def list_cases(r):
         {"session_id": "s1", "provider": "anthropic"},
         {"initiator_id": r["bob"], "model": "m-b"},
         {"provider": "anthropic", "client": "Cursor"},
+        {"provider_name": "anthropic-eu"},
+        {"failed": True},
+        {"provider_name": "openai-us", "failed": True},
     ]
 
 
@@ -135,7 +143,9 @@ def passes(i, f) -> bool:
             and ("provider" not in f or i["provider"] == f["provider"])
             and ("model" not in f or i["model"] == f["model"])
             and ("client" not in f or (i["client"] or "Unknown") == f["client"])
-            and ("session_id" not in f or i["session_id"] == f["session_id"]))
+            and ("session_id" not in f or i["session_id"] == f["session_id"])
+            and ("provider_name" not in f or i["provider_name"] == f["provider_name"])
+            and (not f.get("failed") or i["error_type"] is not None))
 
 
 def sessions_of(selected):
@@ -209,6 +219,7 @@ def telemetry_cases(r):
         {**everything, "client": "Cursor"},
         {**everything, "client": "Unknown"},
         {**everything, "initiator_id": r["bob"]},
+        {**everything, "provider_name": "anthropic-eu"},
     ]
 
 
@@ -217,7 +228,7 @@ def _telemetry(r, f):
     for x in r["interceptions"]:
         if (x["ended_at"] is not None and f["ended_at_after"] <= x["ended_at"] < f["ended_at_before"]
                 and all(k not in f or ((x[k] or "Unknown") if k == "client" else x[k]) == f[k]
-                        for k in ("provider", "model", "client", "initiator_id"))):
+                        for k in ("provider", "model", "client", "initiator_id", "provider_name"))):
             groups[(x["provider"], x["model"], x["client"] or "Unknown")].append(x)
     oracle = {k: (len(v), len({x["initiator_id"] for x in v})) for k, v in groups.items()}
     return [(f, lambda rows: {(x["provider"], x["model"], x["client"]): (x["interception_count"],

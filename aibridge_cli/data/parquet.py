@@ -51,7 +51,8 @@ def _column(values: tuple, field: pa.Field, oid: int) -> pa.Array:
     if oid in _AS_TEXT:
         values = tuple(None if v is None else [None if x is None else str(x) for x in v] for v in values)
     elif oid not in _BY_OID:
-        values = tuple(None if v is None or isinstance(v, str) else str(v) for v in values)
+        # Text as it is (e.g. an enum's label: the 2026-08 layout's credential_kind), the rest as text.
+        values = tuple(v if v is None or isinstance(v, str) else str(v) for v in values)
     return pa.array(values, type=field.type)
 
 

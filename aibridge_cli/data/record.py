@@ -80,18 +80,22 @@ def interception(conn, rec: dict, initiator_id) -> Written:
             return row["thread_root_id"] if row else None
 
         parent, root = lineage.thread(parent, root, root_of)
-    params = dict(id=_new_id(rec), api_key_id=rec["api_key_id"],
-                  initiator_id=initiator_id, provider=rec["provider"], model=rec["model"],
-                  metadata=rec["metadata"], started_at=rec["started_at"], client=rec["client"],
-                  client_session_id=rec["client_session_id"], thread_parent_interception_id=parent,
-                  thread_root_interception_id=root)
+    iid = _new_id(rec)
     if _newer(layout.detect(conn).interception_columns, rec.get("given", [])):
-        row = query.one(conn, "InsertAIBridgeInterceptionV2026", **params, provider_name=rec["provider_name"],
+        row = query.one(conn, "InsertAIBridgeInterceptionV2026", id=iid, api_key_id=rec["api_key_id"],
+                        initiator_id=initiator_id, provider=rec["provider"], model=rec["model"],
+                        metadata=rec["metadata"], started_at=rec["started_at"], client=rec["client"],
+                        client_session_id=rec["client_session_id"], thread_parent_interception_id=parent,
+                        thread_root_interception_id=root, provider_name=rec["provider_name"],
                         credential_kind=rec["credential_kind"], credential_hint=rec["credential_hint"],
                         agent_firewall_session_id=rec["agent_firewall_session_id"],
                         agent_firewall_sequence_number=rec["agent_firewall_sequence_number"])
     else:
-        row = query.one(conn, "InsertAIBridgeInterception", **params)
+        row = query.one(conn, "InsertAIBridgeInterception", id=iid, api_key_id=rec["api_key_id"],
+                        initiator_id=initiator_id, provider=rec["provider"], model=rec["model"],
+                        metadata=rec["metadata"], started_at=rec["started_at"], client=rec["client"],
+                        client_session_id=rec["client_session_id"], thread_parent_interception_id=parent,
+                        thread_root_interception_id=root)
     if row is None:
         raise _already("interception", rec["id"])
     return Written(row, unknown_call)
@@ -122,15 +126,17 @@ def end(conn, iid: str, when: datetime, err: Optional[dict] = None) -> dict:
 def token_usage(conn, rec: dict) -> dict:
     newer = _newer(layout.detect(conn).token_cache_columns, rec.get("given", []))
     require_interception(conn, rec["interception_id"])
-    params = dict(id=_new_id(rec), interception_id=rec["interception_id"],
-                  provider_response_id=rec["provider_response_id"], input_tokens=rec["input_tokens"],
-                  output_tokens=rec["output_tokens"], metadata=rec["metadata"], created_at=rec["created_at"])
+    rid = _new_id(rec)
     if newer:  # the cache columns the deployment's readers use
-        row = query.one(conn, "InsertAIBridgeTokenUsageV2026", **params,
+        row = query.one(conn, "InsertAIBridgeTokenUsageV2026", id=rid, interception_id=rec["interception_id"],
+                        provider_response_id=rec["provider_response_id"], input_tokens=rec["input_tokens"],
+                        output_tokens=rec["output_tokens"], metadata=rec["metadata"], created_at=rec["created_at"],
                         cache_read_input_tokens=rec["cache_read_input_tokens"],
                         cache_write_input_tokens=rec["cache_write_input_tokens"])
     else:
-        row = query.one(conn, "InsertAIBridgeTokenUsage", **params)
+        row = query.one(conn, "InsertAIBridgeTokenUsage", id=rid, interception_id=rec["interception_id"],
+                        provider_response_id=rec["provider_response_id"], input_tokens=rec["input_tokens"],
+                        output_tokens=rec["output_tokens"], metadata=rec["metadata"], created_at=rec["created_at"])
     if row is None:
         raise _already("token usage", rec["id"])
     return row
@@ -149,15 +155,19 @@ def user_prompt(conn, rec: dict) -> dict:
 def tool_usage(conn, rec: dict) -> dict:
     newer = _newer(layout.detect(conn).tool_item_column, rec.get("given", []))
     require_interception(conn, rec["interception_id"])
-    params = dict(id=_new_id(rec), interception_id=rec["interception_id"],
-                  provider_response_id=rec["provider_response_id"], provider_tool_call_id=rec["tool_call_id"],
-                  tool=rec["tool"], server_url=rec["server_url"], input=rec["input"], injected=rec["injected"],
-                  invocation_error=rec["invocation_error"], metadata=rec["metadata"],
-                  created_at=rec["created_at"])
+    rid = _new_id(rec)
     if newer:
-        row = query.one(conn, "InsertAIBridgeToolUsageV2026", **params, provider_item_id=rec["provider_item_id"])
+        row = query.one(conn, "InsertAIBridgeToolUsageV2026", id=rid, interception_id=rec["interception_id"],
+                        provider_response_id=rec["provider_response_id"], provider_tool_call_id=rec["tool_call_id"],
+                        tool=rec["tool"], server_url=rec["server_url"], input=rec["input"], injected=rec["injected"],
+                        invocation_error=rec["invocation_error"], metadata=rec["metadata"],
+                        created_at=rec["created_at"], provider_item_id=rec["provider_item_id"])
     else:
-        row = query.one(conn, "InsertAIBridgeToolUsage", **params)
+        row = query.one(conn, "InsertAIBridgeToolUsage", id=rid, interception_id=rec["interception_id"],
+                        provider_response_id=rec["provider_response_id"], provider_tool_call_id=rec["tool_call_id"],
+                        tool=rec["tool"], server_url=rec["server_url"], input=rec["input"], injected=rec["injected"],
+                        invocation_error=rec["invocation_error"], metadata=rec["metadata"],
+                        created_at=rec["created_at"])
     if row is None:
         raise _already("tool usage", rec["id"])
     return row

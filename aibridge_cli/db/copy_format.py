@@ -37,20 +37,20 @@ COPY_COLUMNS = {
 }
 NULL = "\\N"
 
-# The 2026-08 layout's COPY variants (bulk.sql): the same columns, then the newer ones.
+# The 2026-08 layout's COPY variants (bulk.sql): the same columns, then the newer ones; used
+# where the layout (data/layout.Layout) has the flag named in COPY_V2026_WHEN.
 COPY_QUERIES_V2026 = {
-    "aibridge_interceptions": ("CopyInterceptionsV2026", "interception_columns"),
-    "aibridge_token_usages": ("CopyTokenUsagesV2026", "token_cache_columns"),
-    "aibridge_tool_usages": ("CopyToolUsagesV2026", "tool_item_column"),
+    "aibridge_interceptions": "CopyInterceptionsV2026",
+    "aibridge_token_usages": "CopyTokenUsagesV2026",
+    "aibridge_tool_usages": "CopyToolUsagesV2026",
 }
+COPY_V2026_WHEN = {"aibridge_interceptions": "interception_columns", "aibridge_token_usages": "token_cache_columns",
+                   "aibridge_tool_usages": "tool_item_column"}
 
 
-def copy_query(table: str, layout=None) -> str:
-    """The name of the COPY query for `table` on `layout` (the seed's when None)."""
-    newer = COPY_QUERIES_V2026.get(table)
-    if newer is not None and layout is not None and getattr(layout, newer[1]):
-        return newer[0]
-    return COPY_QUERIES[table]
+def newer(table: str, layout=None) -> bool:
+    """Whether a COPY into `table` takes the 2026-08 variant on `layout` (the seed's when None)."""
+    return table in COPY_V2026_WHEN and layout is not None and getattr(layout, COPY_V2026_WHEN[table])
 
 
 def esc(s: str) -> str:

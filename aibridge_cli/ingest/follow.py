@@ -114,8 +114,8 @@ def run(conn, lines, now: datetime, *, commit_every: int, commit_interval: float
         clock: Callable[[], float] = time.monotonic) -> StreamStats:
     """Parse, load and commit in batches; a bad line is skipped (reported) or stops the run
     after what came before it is committed."""
-    parser = Parser(now)
     loader = Loader(conn, now)
+    parser = Parser(now, loader.layout)  # rows formatted for the layout's COPY column lists
     out = StreamStats(loader.stats)
     pending, since = 0, 0.0
 

@@ -26,7 +26,10 @@ def copy_rows(conn, table: str, rows: list[str], lines: Optional[list[int]] = No
     while the server is still taking them in."""
     if not rows:
         return
-    sql = registry.get(copy_format.copy_query(table, layout)).sql  # the layout's column list
+    if copy_format.newer(table, layout):  # the layout's column list
+        sql = registry.get(copy_format.COPY_QUERIES_V2026[table]).sql
+    else:
+        sql = registry.get(copy_format.COPY_QUERIES[table]).sql
     if turn is not None:
         turn.release()  # the server works through the rows: the parser may run meanwhile
     try:

@@ -13,6 +13,7 @@
 WITH fi AS NOT MATERIALIZED (
     SELECT aibridge_interceptions.*
     FROM aibridge_interceptions
+    -- filter:session-filters begin
     WHERE aibridge_interceptions.ended_at IS NOT NULL
       AND (@started_after::timestamptz = '0001-01-01 00:00:00+00'::timestamptz
            OR aibridge_interceptions.started_at >= @started_after::timestamptz)
@@ -27,6 +28,7 @@ WITH fi AS NOT MATERIALIZED (
       AND (@client::text = '' OR aibridge_interceptions.client = @client::text
            OR (@client::text = 'Unknown' AND aibridge_interceptions.client IS NULL))
       AND (@session_id::text = '' OR aibridge_interceptions.session_id = @session_id::text)
+      -- filter:session-filters end
       -- @authorize_filter
 ),
 page AS (
