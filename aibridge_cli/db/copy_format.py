@@ -7,9 +7,8 @@ from typing import Iterable, Sequence
 
 import psycopg
 
-
-from aibridge_cli.sqlc import registry
 from aibridge_cli.db.errors import translate_errors
+from aibridge_cli.sqlc import registry
 
 # table -> the named COPY query in sql/queries/bulk.sql
 COPY_QUERIES = {
