@@ -170,9 +170,9 @@ def test_invalid_utf8_is_reported_with_its_line(cli, conn, tmp_path):
 def test_a_value_postgresql_refuses_after_the_checks_names_its_line(cli, conn, tmp_path, small_batches, monkeypatch):
     """The safety net: should a check ever let through what PostgreSQL cannot read, the COPY error
     is reported with the line it came from, and nothing is written."""
-    from aibridge_cli.ingest import lines
+    from aibridge_cli.ingest import copytext
 
-    monkeypatch.setattr(lines, "RFC3339", lambda text: True)  # a check that lets everything through
+    monkeypatch.setattr(copytext, "RFC3339", lambda text: True)  # a check that lets everything through
     _, recs = every_type()
     recs[3] = dict(recs[3], created_at="2026-11-01T12:00:02+20:00")  # PostgreSQL allows offsets up to 15:59
     r = cli("record", "import", write(tmp_path, recs))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 from typing import Optional
 
 import typer
@@ -334,76 +332,8 @@ def thought(
         emit(ctx, [row], fmt)
 
 
-@app.command("import")
-def import_(
-    ctx: typer.Context,
-    source: str = typer.Argument(..., metavar="FILE|-", help="NDJSON file to import, or - for stdin."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Check and load everything, then roll back."),
-    fmt: Optional[str] = typer.Option(None, "--format", "-f", callback=optional_format,
-                                      help=FORMAT_HELP + " Prints lines, written and skipped per type."),
-    follow: bool = typer.Option(False, "--follow", help="Keep reading FILE as it grows, as tail -F does (surviving "
-                                                        "rotation), committing in batches; stop with Ctrl-C or SIGTERM."),
-    commit_every: Optional[int] = typer.Option(None, "--commit-every", min=1, metavar="N",
-                                               help="Commit every N records instead of once at the end (streaming; "
-                                                    "default with --follow: 10000)."),
-    commit_interval: Optional[str] = typer.Option(None, "--commit-interval", metavar="DURATION",
-                                                  help="Commit records pending this long (streaming; default with "
-                                                       "--follow: 2s)."),
-    on_error: str = typer.Option("stop", "--on-error", metavar="skip|stop",
-                                 help="Streaming: skip a bad line (reported with its number) or stop at it."),
-):
-    """Import NDJSON records (users, interceptions, ends, token usages, prompts, tool usages, thoughts).
-
-    Examples:
-
-    \b
-      aibridge record import records.ndjson --dry-run
-      echo '{"type": "user", "username": "erin"}' | aibridge record import -
-    """
-    from aibridge_cli.ingest import importer
-    from aibridge_cli.options import emit, note, write_db
-    from aibridge_cli.timeparse import utcnow
-    from aibridge_cli.views.progress import ProgressBar
-
-    if follow or commit_every is not None or commit_interval is not None:
-        from aibridge_cli.commands.record_stream import import_stream
-
-        return import_stream(ctx, source, follow=follow, commit_every=commit_every, commit_interval=commit_interval,
-                             on_error=on_error, dry_run=dry_run, fmt=fmt)
-    if on_error != "stop":
-        raise BadInput("--on-error applies to a streaming import", hint="add --follow, --commit-every or --commit-interval")
-    stream, total, label = _open_source(source)
-    started = time.perf_counter()
-    try:
-        with write_db(ctx) as conn, ProgressBar(f"importing {label}", total, unit="bytes") as bar:
-            stats = importer.run(conn, stream, utcnow(), on_progress=bar.advance if bar.shown else None)
-            if dry_run:
-                conn.rollback()
-    finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
-    secs = time.perf_counter() - started
-    rate = f", {stats.total / secs:,.0f} records/s" if secs >= 0.5 and stats.total else ""
-    verb = "would write" if dry_run else "wrote"
-    note(f"{label}: {stats.total:,} records read, {verb} {stats.total_written:,}, "
-         f"skipped {stats.total - stats.total_written:,} already stored or repeated ({secs:.1f}s{rate})")
-    if fmt is not None:
-        emit(ctx, stats.rows(), fmt)
-
-
-def _open_source(source: str):
-    if source == "-":
-        stdin = getattr(sys.stdin, "buffer", None)
-        if stdin is None:
-            raise BadInput("stdin cannot be read as bytes")
-        return stdin, None, "stdin"
-    try:
-        f = open(source, "rb")
-        total = os.fstat(f.fileno()).st_size
-    except OSError as e:
-        raise BadInput(f"cannot read {source}: {e.strerror}", hint="give an NDJSON file, or - for stdin") from None
-    return f, total or None, source
-
-
 def register(root, name) -> None:
+    from aibridge_cli.commands import record_import
+
+    app.command("import")(record_import.import_)
     root.add_typer(app, name=name)
