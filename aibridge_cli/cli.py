@@ -18,8 +18,8 @@ from aibridge_cli.options import State
 # imported only when its command runs (or for the root --help): start-up time is a feature.
 COMMANDS = {
     "db": "db", "users": "users", "record": "record", "demo": "demo", "interceptions": "interceptions",
-    "models": "models", "clients": "clients", "sessions": "sessions", "telemetry": "telemetry", "top": "top",
-    "prune": "prune", "export": "export",
+    "models": "models", "clients": "clients", "sessions": "sessions", "telemetry": "telemetry", "spend": "spend",
+    "prices": "prices", "top": "top", "prune": "prune", "export": "export",
 }
 
 # Typer vendors click and exposes its exception classes only through the public ones' bases.

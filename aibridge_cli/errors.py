@@ -11,6 +11,9 @@ EXIT_USAGE = 2
 # A second prune refused because another one holds the advisory lock: distinct so
 # cron wrappers can tell "skipped" from "failed".
 EXIT_LOCKED = 3
+# `spend check` found spend over a budget, or `spend reconcile` found the deployment's daily
+# accumulator disagreeing with its rows: distinct so cron can tell "over" from "failed".
+EXIT_OVER_BUDGET = 4
 
 
 class AibridgeError(Exception):
