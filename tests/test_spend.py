@@ -1,0 +1,201 @@
+"""`aibridge spend`: every sum equals the per-row oracle (genai-prices' own calc_price per row,
+the override's rates, or the stored cost) to 1e-6 USD."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from spend_fixtures import T, build, cached, oracle_cost, oracle_groups
+
+NOV = ("--since", "2026-11-01T00:00:00Z", "--until", "2026-11-03T00:00:00Z")
+MARCH = ("--since", "2026-03-12T00:00:00Z", "--until", "2026-03-14T00:00:00Z")
+OVERRIDES = """
+[[price]]
+model = "acme-internal-1"
+input_mtok = 1.0
+output_mtok = 2.0
+cache_read_mtok = 0.1
+
+[[price]]
+provider = "openai"
+model = "gpt-5"
+input_mtok = 0.5
+output_mtok = 4
+from = 2026-11-01T12:00:00Z
+"""
+OVERRIDE_RATES = [("", "acme-internal-1", datetime.min.replace(tzinfo=timezone.utc),
+                   (Decimal("1.0"), Decimal("2.0"), Decimal("0.1"), Decimal("1.0"))),
+                  ("openai", "gpt-5", datetime(2026, 11, 1, 12, tzinfo=timezone.utc),
+                   (Decimal("0.5"), Decimal("4"), Decimal("0.5"), Decimal("0.5")))]
+
+
+@pytest.fixture
+def data(conn):
+    return build(conn)
+
+
+def spend(cli, *args):
+    r = cli("spend", *args, "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def close(a, b):
+    return abs(Decimal(str(a)) - Decimal(b)) <= Decimal("0.000001")
+
+
+def in_window(rows, since, until):
+    return [r for r in rows if since <= r["created_at"] < until]
+
+
+def test_total_equals_the_per_row_oracle(cli, data):
+    rows = in_window(data["rows"], T(2026, 11, 1), T(2026, 11, 3))
+    [got] = spend(cli, *NOV)
+    want = oracle_groups(rows, lambda r: ())[()]
+    assert close(got["cost_usd"], want[0]) and got["unpriced_tokens"] == want[1] > 0
+    assert got["cache_read_tokens"] == sum(cached(r)[0] for r in rows)
+    assert got["cache_write_tokens"] == sum(cached(r)[1] for r in rows)
+    assert got["input_tokens"] == sum(r["input_tokens"] for r in rows)
+    assert got["price_source"] == "stored,genai-prices"
+
+
+@pytest.mark.parametrize("by,key", [
+    ("user", lambda r: str(r["initiator_id"])),
+    ("model", lambda r: r["model"]),
+    ("client,provider", lambda r: (r["client"], r["provider"])),
+])
+def test_groups_equal_the_oracle(cli, data, by, key):
+    rows = in_window(data["rows"], T(2026, 11, 1), T(2026, 11, 3))
+    want = oracle_groups(rows, key)
+    got = spend(cli, *NOV, "--by", by)
+    cols = {"user": ["initiator_id"], "model": ["model"], "client,provider": ["client", "provider"]}[by]
+    seen = {}
+    for g in got:
+        k = tuple(str(g[c]) if c == "initiator_id" else g[c] for c in cols)
+        seen[k[0] if len(k) == 1 else k] = g
+    assert set(seen) == set(want)
+    for k, (cost, unpriced, _) in want.items():
+        assert close(seen[k]["cost_usd"], cost), k
+        assert seen[k]["unpriced_tokens"] == unpriced, k
+    costs = [g["cost_usd"] for g in got]
+    assert costs == sorted(costs, reverse=True)
+
+
+def test_the_tier_applies_per_row(cli, data):
+    """One request past 200k total input (cached tokens included) pays the higher rate for all its tokens."""
+    from genai_prices import Usage, calc_price
+
+    tiered = data["rows"][1]
+    read, write = cached(tiered)
+    assert tiered["input_tokens"] + read + write > 200_000
+    [got] = spend(cli, "--since", "2026-11-01T10:00:02Z", "--until", "2026-11-01T10:00:03Z")
+    assert close(got["cost_usd"], oracle_cost(tiered)[0])
+    flat = calc_price(Usage(input_tokens=199_000, cache_read_tokens=read - 7000, cache_write_tokens=write,
+                            output_tokens=tiered["output_tokens"]), tiered["model"], provider_id="anthropic")
+    assert Decimal(str(got["cost_usd"])) > flat.total_price * Decimal("1.5")  # the tier's rates, not the base's
+
+
+def test_a_price_change_inside_the_window(cli, data):
+    before, after = data["rows"][-2], data["rows"][-1]
+    got = {g["day"]: g for g in spend(cli, *MARCH, "--by", "day")}
+    assert close(got["2026-03-12"]["cost_usd"], oracle_cost(before)[0])
+    assert close(got["2026-03-13"]["cost_usd"], oracle_cost(after)[0])
+    assert oracle_cost(before)[0] != oracle_cost(after)[0]  # the same usage, two prices
+
+
+def test_stored_costs_beside_computed_ones(cli, data):
+    stored = next(r for r in data["rows"] if r["cost_micros"] is not None)
+    window = ("--since", "2026-11-02T01:00:00Z", "--until", "2026-11-02T01:00:01Z")
+    [got] = spend(cli, *window)
+    assert got["cost_usd"] == pytest.approx(0.123456) and got["price_source"] == "stored"
+    [recomputed] = spend(cli, *window, "--price-source", "genai-prices")
+    assert close(recomputed["cost_usd"], oracle_cost(stored, use_stored=False)[0])
+    assert recomputed["price_source"] == "genai-prices" and recomputed["cost_usd"] != got["cost_usd"]
+
+
+def test_an_override_file(cli, data, tmp_path):
+    path = tmp_path / "prices.toml"
+    path.write_text(OVERRIDES)
+    rows = in_window(data["rows"], T(2026, 11, 1), T(2026, 11, 3))
+    want = oracle_groups(rows, lambda r: r["model"], overrides=OVERRIDE_RATES)
+    got = {g["model"]: g for g in spend(cli, *NOV, "--by", "model", "--prices", str(path))}
+    for model, (cost, unpriced, _) in want.items():
+        assert close(got[model]["cost_usd"], cost), model
+        assert got[model]["unpriced_tokens"] == unpriced == 0
+    # gpt-5 before 12:00 is priced by genai-prices, after by the file (the stored row stays stored)
+    assert got["gpt-5"]["price_source"] == "stored,file"
+    assert got["acme-internal-1"]["price_source"] == "file"
+    only_file = {g["model"]: g for g in spend(cli, *NOV, "--by", "model", "--prices", str(path), "--price-source", "file")}
+    assert only_file["claude-haiku-4-5-20251001"]["cost_usd"] == 0
+    assert only_file["claude-haiku-4-5-20251001"]["unpriced_tokens"] > 0
+
+
+def test_an_unknown_model_is_counted_and_named(cli, data):
+    r = cli("spend", *NOV, "--by", "model")
+    assert r.exit_code == 0
+    assert "acme/acme-internal-1 (11,500 tokens)" in r.stderr
+    acme = next(g for g in spend(cli, *NOV, "--by", "model") if g["model"] == "acme-internal-1")
+    assert acme["cost_usd"] == 0 and acme["unpriced_tokens"] == 11_500 and acme["price_source"] == ""
+
+
+def test_tz_moves_day_boundaries(cli, data):
+    rows = in_window(data["rows"], T(2026, 11, 1), T(2026, 11, 3))
+    for tz in ("UTC", "Asia/Tokyo", "America/Los_Angeles"):
+        zone = ZoneInfo(tz)
+        want = oracle_groups(rows, lambda r: r["created_at"].astimezone(zone).date().isoformat())
+        got = {g["day"]: g for g in spend(cli, *NOV, "--by", "day", "--tz", tz)}
+        assert set(got) == set(want), tz
+        for day, (cost, _, tokens) in want.items():
+            assert close(got[day]["cost_usd"], cost), (tz, day)
+
+
+def test_as_a_member_sees_only_their_own(cli, data):
+    alice = data["users"]["alice"]
+    rows = [r for r in in_window(data["rows"], T(2026, 11, 1), T(2026, 11, 3)) if r["initiator_id"] == alice["id"]]
+    r = cli("--as", "alice", "spend", *NOV, "--by", "user", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    [got] = json.loads(r.stdout)
+    assert got["user_username"] == "alice"
+    assert close(got["cost_usd"], oracle_groups(rows, lambda r: ())[()][0])
+    everyone = cli("--as", "olive", "spend", *NOV, "--by", "user", "--format", "json")
+    assert len(json.loads(everyone.stdout)) == 3
+
+
+def test_filters(cli, data):
+    rows = [r for r in in_window(data["rows"], T(2026, 11, 1), T(2026, 11, 3)) if r["client"] == "Unknown"]
+    [got] = spend(cli, *NOV, "--client", "Unknown")
+    assert close(got["cost_usd"], oracle_groups(rows, lambda r: ())[()][0]) and rows
+    [bob] = spend(cli, *NOV, "-u", "bob", "--provider", "openai")
+    assert close(bob["cost_usd"], oracle_groups(
+        [r for r in rows if r["provider"] == "openai"], lambda r: ())[()][0])
+
+
+def test_table_has_money_and_a_total_line(cli, data):
+    r = cli("spend", *NOV, "--by", "user")
+    assert r.exit_code == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[:2] == ["user", "cost"]
+    assert lines[-1].split()[0] == "total"
+    total = oracle_groups(in_window(data["rows"], T(2026, 11, 1), T(2026, 11, 3)), lambda r: ())[()][0]
+    assert f"${total:,.2f}" in lines[-1]
+
+
+def test_bad_input(cli, data, tmp_path):
+    for args, text in [(("--by", "year"), "--by: unknown key 'year'"),
+                       (("--price-source", "magic"), "--price-source: unknown source"),
+                       (("--price-source", "file"), "--price-source file needs --prices"),
+                       (("--since", "2026-11-03", "--until", "2026-11-01"), "must be earlier"),
+                       (("--tz", "Mars/Olympus"), "--tz: unknown time zone"),
+                       (("--prices", str(tmp_path / "missing.toml")), "--prices: cannot read")]:
+        r = cli("spend", *args)
+        assert r.exit_code == 2 and r.stderr.startswith("error: "), (args, r.stderr)
+        assert text in r.stderr and "Traceback" not in r.stderr and r.stdout == ""
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[price]]\nmodel = "x"\ninput_mtok = -1\noutput_mtok = 1\n')
+    r = cli("spend", "--prices", str(bad))
+    assert r.exit_code == 2 and "'input_mtok' must be a number of at least 0" in r.stderr
