@@ -224,7 +224,7 @@ FROM ai_providers
 ORDER BY name, deleted, updated_at DESC;
 
 -- name: ListGroupNames :many
-SELECT id, name, display_name
+SELECT id, name
 FROM groups
 WHERE id = ANY(@ids::uuid[]);
 
