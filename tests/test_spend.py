@@ -199,3 +199,31 @@ def test_bad_input(cli, data, tmp_path):
     bad.write_text('[[price]]\nmodel = "x"\ninput_mtok = -1\noutput_mtok = 1\n')
     r = cli("spend", "--prices", str(bad))
     assert r.exit_code == 2 and "'input_mtok' must be a number of at least 0" in r.stderr
+
+
+def test_the_seed_layout_without_the_2026_08_columns(cli, conn):
+    """A deployment still on the seed's layout: no cache columns, no stored costs, no
+    provider_name, no spend tables; cached tokens come from the metadata alone."""
+    from factories import add_interception, add_user
+    from spend_fixtures import usage
+
+    for table, column in (("aibridge_token_usages", "cache_read_input_tokens"), ("aibridge_token_usages", "cache_write_input_tokens"),
+                          ("aibridge_token_usages", "cost_micros"), ("aibridge_token_usages", "effective_group_id"),
+                          ("aibridge_token_usages", "input_price_micros"), ("aibridge_token_usages", "output_price_micros"),
+                          ("aibridge_token_usages", "cache_read_price_micros"), ("aibridge_token_usages", "cache_write_price_micros"),
+                          ("aibridge_interceptions", "provider_name")):
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {column} CASCADE")
+    for table in ("ai_model_prices", "ai_providers", "ai_user_daily_spend", "group_ai_budgets", "user_ai_budget_overrides",
+                  "groups"):
+        conn.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+    u = add_user(conn, "sam")
+    i = add_interception(conn, u, provider="anthropic", model="claude-sonnet-4-5-20250929", started_at=T(2026, 11, 1, 9))
+    rows = [usage(conn, i, T(2026, 11, 1, 9, 1), 3000, 200, {"cache_read_input": 210000, "cache_creation_input": 900}, extra=False),
+            usage(conn, i, T(2026, 11, 1, 9, 2), 3000, 200, {"cache_read_input": 1000}, extra=False)]
+    [got] = spend(cli, *NOV)
+    assert close(got["cost_usd"], sum(oracle_cost(r)[0] for r in rows))
+    assert got["cache_read_tokens"] == 211000 and got["price_source"] == "genai-prices"
+    r = cli("spend", *NOV, "--by", "group")
+    assert r.exit_code == 1 and "no groups table" in r.stderr
+    r = cli("spend", "reconcile", *NOV)
+    assert r.exit_code == 1 and "ai_user_daily_spend" in r.stderr
