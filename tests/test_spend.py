@@ -4,6 +4,7 @@ the override's rates, or the stored cost) to 1e-6 USD."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -227,3 +228,38 @@ def test_the_seed_layout_without_the_2026_08_columns(cli, conn):
     assert r.exit_code == 1 and "no groups table" in r.stderr
     r = cli("spend", "reconcile", *NOV)
     assert r.exit_code == 1 and "ai_user_daily_spend" in r.stderr
+
+
+def test_a_2026_08_deployment(deploy_dsn):
+    """A deployment's layout (built from the spec's schema, Coder's users table included): stored
+    costs where it priced, the columns' cache tokens, a provider instance of type bedrock."""
+    import psycopg
+
+    from conftest import make_cli
+    from deployment import add_coder_user
+    from factories import _insert
+    from spend_fixtures import usage
+
+    with psycopg.connect(deploy_dsn, autocommit=True) as conn:
+        u = add_coder_user(conn, "dana", roles=["owner"])
+        conn.execute("INSERT INTO ai_providers (type, name, base_url) VALUES ('bedrock', 'corp-bedrock', 'https://x.example')")
+        i1 = _insert(conn, "aibridge_interceptions", {
+            "id": uuid.uuid4(), "initiator_id": u["id"], "provider": "anthropic", "provider_name": "corp-bedrock",
+            "model": "claude-sonnet-4-5-20250929", "started_at": T(2026, 11, 1, 9), "ended_at": T(2026, 11, 1, 9, 5),
+            "client": "Claude Code"})
+        i2 = _insert(conn, "aibridge_interceptions", {
+            "id": uuid.uuid4(), "initiator_id": u["id"], "provider": "openai", "provider_name": "openai",
+            "model": "gpt-5", "started_at": T(2026, 11, 1, 10), "ended_at": None, "client": "Codex"})
+        rows = [usage(conn, i1, T(2026, 11, 1, 9, 1), 2000, 300, {}, cache_read=205000, cache_write=100),
+                usage(conn, i1, T(2026, 11, 1, 9, 2), 100, 30, {}, cost_micros=4321),
+                usage(conn, i2, T(2026, 11, 1, 10, 1), 900, 80, {}, cache_read=4000)]
+    # The provider_name names a bedrock instance: genai-prices prices it as provider 'aws'
+    # (Bedrock's own prices for the model), not as anthropic's.
+    cli = make_cli(deploy_dsn)
+    got = {g["model"]: g for g in spend(cli, *NOV, "--by", "model")}
+    sonnet = oracle_cost({**rows[0], "provider": "aws"})[0] + Decimal("0.004321")
+    assert oracle_cost({**rows[0], "provider": "aws"})[0] != oracle_cost(rows[0])[0]
+    assert close(got["claude-sonnet-4-5-20250929"]["cost_usd"], sonnet)
+    assert got["claude-sonnet-4-5-20250929"]["price_source"] == "stored,genai-prices"
+    assert close(got["gpt-5"]["cost_usd"], oracle_cost(rows[2])[0])  # in flight: the money is spent
+    assert got["gpt-5"]["cache_read_tokens"] == 4000

@@ -81,7 +81,7 @@ def deployment(conn):
     conn.execute("INSERT INTO group_ai_budgets (group_id, spend_limit_micros) VALUES (%s, 5000000), (%s, 1000000)", (eng, ops))
     conn.execute("INSERT INTO user_ai_budget_overrides (user_id, group_id, spend_limit_micros) VALUES (%s, %s, 9000000)",
                  (ann["id"], eng))
-    conn.execute("INSERT INTO ai_providers (type, name) VALUES ('bedrock', 'corp-bedrock')")
+    conn.execute("INSERT INTO ai_providers (type, name, base_url) VALUES ('bedrock', 'corp-bedrock', 'https://bedrock.example')")
     # input $2/Mtok, output $10/Mtok, cache read NULL (counts as zero), cache write $2.5/Mtok
     conn.execute("INSERT INTO ai_model_prices (provider, model, input_price, output_price, cache_read_price, cache_write_price)"
                  " VALUES ('bedrock', 'claude-sonnet-4-5-20250929', 2000000, 10000000, NULL, 2500000)")
