@@ -284,7 +284,10 @@ def run_scripts(b: Bench, args) -> list[tuple[str, str]]:
              [sys.executable, str(ROOT / "bench" / "bench_import.py"), "--dsn", server]),
             ("prune of a third of 1,000,000 interceptions (bench/bench_prune.py)",
              [sys.executable, str(ROOT / "bench" / "bench_prune.py"), "--server", server]
-             + (["--reference", args.reference] if args.reference else []))]
+             + (["--reference", args.reference] if args.reference else [])),
+            ("spend --since 30d by user and by day,model, beside a naive per-row pricing (bench/bench_spend.py)",
+             [sys.executable, str(ROOT / "bench" / "bench_spend.py"), "--home", str(b.home),
+              "--interceptions", str(args.interceptions)])]
     out = []
     for title, argv in runs:
         print(f"running {title} ...", file=sys.stderr)

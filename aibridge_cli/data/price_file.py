@@ -97,6 +97,9 @@ def _money(e: dict, key: str, where: str, required: bool):
         raise BadInput(f"--prices: {where}: '{key}' must be a number, not {v!r}", hint=HINT) from None
     if not d.is_finite() or d < 0:
         raise BadInput(f"--prices: {where}: '{key}' must be a number of at least 0, not {v!r}", hint=HINT)
+    if d != d.quantize(Decimal("0.000001")):
+        raise BadInput(f"--prices: {where}: '{key}' has more than 6 decimals ({v!r})",
+                       hint="prices are applied in millionths of a dollar per million tokens")
     return d
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Iterable, Optional
 
 from aibridge_cli.data.price_file import Override, load_overrides  # noqa: F401  (re-exported)
@@ -51,12 +51,18 @@ class Rate:
     version: str = ""   # the genai-prices version, the file, or the table
 
     def as_json(self) -> dict:
+        """The row SpendSummary joins: rates in integer pico-dollars per token (micro-dollars per
+        million tokens) and per request, so that PostgreSQL sums exact integers. Every price of
+        the deployment's table and of the override files (at most 6 decimals) is exact at this
+        unit; a few of genai-prices' are float artefacts (0.0833...34) and are rounded there,
+        by less than a millionth of a dollar per million tokens."""
         def ts(t: datetime) -> str:
             return "-infinity" if t == NEVER else "infinity" if t == FOREVER else t.isoformat()
 
         return {"provider": self.provider, "model": self.model, "valid_from": ts(self.valid_from),
                 "valid_to": ts(self.valid_to), "lo": self.lo, "hi": self.hi, "source": self.source,
-                **{k: str(getattr(self, k)) for k in RATE_KEYS}}
+                **{k: pico(getattr(self, k), 10**6) for k in RATE_KEYS if k != "request"},
+                "request": pico(self.request, 10**12)}
 
 
 @dataclass
@@ -238,6 +244,10 @@ def _tiers(price, provider: str, model: str, start: datetime, end: datetime, ver
                  "request": (at(request) or Decimal(0)) / 1000}
         out.append(Rate(provider, model, start, end, lo, hi, source="genai-prices", version=version, **rates))
     return out
+
+
+def pico(value: Decimal, scale: int) -> int:
+    return int((Decimal(value) * scale).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
 def _clip(r: Rate, cut: datetime) -> Rate:

@@ -21,6 +21,9 @@ KEY_COLUMNS = {"user": ("initiator_id", "user_username"), "day": ("day",), "week
 NUMBER_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd",
                   "unpriced_tokens")
 SOURCE_BITS = ((1, "stored"), (2, "file"), (4, "deployment"), (8, "genai-prices"))
+# The groups' hash tables (a million sessions with --by session) stay in memory with this, for
+# the command's own read-only transaction only.
+WORK_MEM = "64MB"
 LAYOUT_HINT = "this needs the 2026-08 layout's spend tables (a current deployment, or 'aibridge db migrate')"
 
 
@@ -130,10 +133,11 @@ def summarize(conn, *, since, until, tz: str, by: Sequence[str], filters: Filter
         raise SchemaMissing("--by group: this database has no groups table", hint=LAYOUT_HINT)
     ptypes = provider_types(conn, present)
     window = dict(since=since, until=until, provider_types=ptypes, **filters.params())
-    keys = [Key(r["provider"], r["model"], r["first_at"], r["last_at"])
-            for r in db.many(conn, "ListSpendPriceKeys", **window)]
+    keys = [Key(r["provider"], r["model"], since, until)
+            for r in db.many(conn, "ListSpendPriceKeys", **filters.params(), provider_types=ptypes)]
     rates = [r.as_json() for r in pricer.rates(keys)]
     flags = {f"by_{k}": k in by for k in BY_KEYS}
+    db.run(conn, "SetSpendWorkMem", work_mem=WORK_MEM)
     rows = db.many(conn, "SpendSummary", **window, rates=rates, tz=tz, use_stored=pricer.uses_stored, **flags)
     if "group" in by:
         ids = sorted({r["group_id"] for r in rows if r["group_id"]}, key=str)

@@ -22,25 +22,15 @@
 -- 8 genai-prices.
 
 -- name: ListSpendPriceKeys :many
--- The (provider key, model) pairs with token usage in the window and the filters, with their
--- first and last usage: what Python must price.
-SELECT
-    COALESCE(pt.type, i.provider) AS provider,
-    i.model,
-    min(t.created_at) AS first_at,
-    max(t.created_at) AS last_at
-FROM (SELECT NULL::bigint AS cache_read_input_tokens, NULL::bigint AS cache_write_input_tokens,
-             NULL::bigint AS cost_micros, NULL::uuid AS effective_group_id, NULL::text AS provider_name) AS absent_columns
+-- The (provider key, model) pairs Python must price: those of every interception the filters
+-- keep, whatever its time. A superset of the window's (pricing a pair too many costs a lookup),
+-- found without joining the token usages: this is a fraction of SpendSummary's time.
+SELECT DISTINCT COALESCE(pt.type, i.provider) AS provider, i.model
+FROM (SELECT NULL::text AS provider_name) AS absent_columns
 CROSS JOIN LATERAL (
-    SELECT tu.interception_id, tu.created_at
-    FROM aibridge_token_usages tu
-    WHERE tu.created_at >= @since::timestamptz AND tu.created_at < @until::timestamptz
-) t
-JOIN LATERAL (
     SELECT aibridge_interceptions.provider, aibridge_interceptions.model, provider_name AS pname
     FROM aibridge_interceptions
-    WHERE aibridge_interceptions.id = t.interception_id
-        AND CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
+    WHERE CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
         AND CASE WHEN @model::text != '' THEN aibridge_interceptions.model = @model::text ELSE true END
         AND CASE WHEN @client::text != '' THEN COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text ELSE true END
         AND CASE
@@ -49,20 +39,18 @@ JOIN LATERAL (
             ELSE true
         END
         -- @authorize_filter
-) i ON true
+) i
 LEFT JOIN jsonb_to_recordset(@provider_types::jsonb) AS pt(name text, type text) ON pt.name = i.pname
-GROUP BY 1, 2
 ORDER BY 1, 2;
 
 -- name: SpendSummary :many
 -- Tokens and cost per group. A group key not asked for is NULL for every row, so grouping by
 -- all of them groups by the ones asked for. day/week/month are the period's first date in @tz.
-WITH rates AS MATERIALIZED (
-    SELECT * FROM jsonb_to_recordset(@rates::jsonb) AS r(
-        provider text, model text, valid_from timestamptz, valid_to timestamptz, lo bigint, hi bigint,
-        input numeric, output numeric, cache_read numeric, cache_write numeric, request numeric, source text)
-),
-priced AS (
+-- The rates come in integer pico-dollars per token (= micro-dollars per million tokens) and
+-- per request, so each row's cost is an exact bigint and the sums are exact (numeric); a stored
+-- cost in micro-dollars is scaled to the same unit. Integer sums also let each parallel worker
+-- aggregate its share of the rows before they are gathered.
+WITH priced AS (
     SELECT
         CASE WHEN @by_user::bool THEN i.initiator_id END AS initiator_id,
         CASE WHEN @by_provider::bool THEN i.provider END AS provider,
@@ -78,26 +66,28 @@ priced AS (
              WHEN r.source = 'file' THEN 2 WHEN r.source = 'deployment' THEN 4 WHEN r.source = 'genai-prices' THEN 8
              ELSE 0
         END AS source_bit,
-        CASE WHEN @use_stored::bool AND t.stored_micros IS NOT NULL THEN t.stored_micros / 1000000.0
-             ELSE (t.input_tokens * r.input + t.output_tokens * r.output + t.cache_read * r.cache_read
-                   + t.cache_write * r.cache_write) / 1000000.0 + r.request
-        END AS cost
+        CASE WHEN @use_stored::bool AND t.stored_micros IS NOT NULL THEN t.stored_micros * 1000000
+             ELSE t.input_tokens * r.input + t.output_tokens * r.output + t.cache_read * r.cache_read
+                  + t.cache_write * r.cache_write + r.request
+        END AS cost_pico
     FROM (SELECT NULL::bigint AS cache_read_input_tokens, NULL::bigint AS cache_write_input_tokens,
                  NULL::bigint AS cost_micros, NULL::uuid AS effective_group_id, NULL::text AS provider_name) AS absent_columns
     CROSS JOIN LATERAL (
         SELECT
             tu.interception_id, tu.created_at, tu.input_tokens, tu.output_tokens,
             CASE WHEN cache_read_input_tokens > 0 THEN cache_read_input_tokens
-                 ELSE COALESCE(GREATEST((tu.metadata ->> 'cache_read_input')::bigint,
-                                        (tu.metadata ->> 'input_cached')::bigint,
-                                        (tu.metadata ->> 'prompt_cached')::bigint), 0)
+                 ELSE COALESCE(GREATEST(m.cache_read_input, m.input_cached, m.prompt_cached), 0)
             END AS cache_read,
             CASE WHEN cache_write_input_tokens > 0 THEN cache_write_input_tokens
-                 ELSE COALESCE((tu.metadata ->> 'cache_creation_input')::bigint, 0)
+                 ELSE COALESCE(m.cache_creation_input, 0)
             END AS cache_write,
             cost_micros AS stored_micros,
             effective_group_id AS group_id
+        -- The metadata keys read in one call per row: the expressions below use them several
+        -- times, and `->>` would parse the document each time.
         FROM aibridge_token_usages tu
+        CROSS JOIN LATERAL jsonb_to_record(COALESCE(tu.metadata, '{}'::jsonb)) AS m(
+            cache_read_input bigint, input_cached bigint, prompt_cached bigint, cache_creation_input bigint)
         WHERE tu.created_at >= @since::timestamptz AND tu.created_at < @until::timestamptz
     ) t
     JOIN LATERAL (
@@ -117,7 +107,9 @@ priced AS (
             -- @authorize_filter
     ) i ON true
     LEFT JOIN jsonb_to_recordset(@provider_types::jsonb) AS pt(name text, type text) ON pt.name = i.pname
-    LEFT JOIN rates r
+    LEFT JOIN jsonb_to_recordset(@rates::jsonb) AS r(
+            provider text, model text, valid_from timestamptz, valid_to timestamptz, lo bigint, hi bigint,
+            input bigint, output bigint, cache_read bigint, cache_write bigint, request bigint, source text)
         ON r.provider = COALESCE(pt.type, i.provider) AND r.model = i.model
         AND t.created_at >= r.valid_from AND t.created_at < r.valid_to
         AND t.input_tokens + t.cache_read + t.cache_write > r.lo
@@ -130,7 +122,7 @@ grouped AS (
         sum(output_tokens)::bigint AS output_tokens,
         sum(cache_read)::bigint AS cache_read_tokens,
         sum(cache_write)::bigint AS cache_write_tokens,
-        COALESCE(sum(cost) FILTER (WHERE source_bit > 0), 0)::numeric AS cost_usd,
+        (COALESCE(sum(cost_pico) FILTER (WHERE source_bit > 0), 0) / 1000000000000.0)::numeric AS cost_usd,
         COALESCE(sum(input_tokens + output_tokens + cache_read + cache_write) FILTER (WHERE source_bit = 0), 0)::bigint
             AS unpriced_tokens,
         bit_or(source_bit)::int AS sources,
@@ -301,3 +293,7 @@ WHERE tu.effective_group_id IS NOT NULL
     -- @authorize_filter
 GROUP BY 1, 2, 3, 4, o.spend_limit_micros, b.spend_limit_micros
 ORDER BY 1, 3;
+
+-- name: SetSpendWorkMem :exec
+-- Room for the groups' hash tables (one per session with --by session), for this transaction only.
+SELECT set_config('work_mem', COALESCE(NULLIF(@work_mem::text, ''), current_setting('work_mem')), true);
