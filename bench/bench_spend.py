@@ -48,15 +48,17 @@ def main() -> None:
     os.environ.pop("AIBRIDGE_DSN", None)
 
     import psycopg
+    from typer.main import get_command
 
-    from aibridge_cli import db, queries
     from aibridge_cli.cli import app
     from aibridge_cli.data import spend as data
     from aibridge_cli.data.prices import Key
-    from aibridge_cli.sqlfile import parse_file
-    from typer.main import get_command
+    from aibridge_cli.db import query as db
+    from aibridge_cli.db.connect import Settings, connect, resolve_dsn
+    from aibridge_cli.sqlc.registry import bind
+    from aibridge_cli.sqlc.translate import parse_file
 
-    dsn = db.resolve_dsn(db.Settings())
+    dsn = resolve_dsn(Settings())
     with psycopg.connect(dsn) as conn:
         n = conn.execute("SELECT count(*) FROM aibridge_interceptions").fetchone()[0]
     if n < args.interceptions * 0.99:
@@ -80,7 +82,7 @@ def main() -> None:
     for title, by in CASES:
         argv = ["spend", "--since", since.isoformat(), "--until", now.isoformat(), "--by", ",".join(by), "-f", "json"]
 
-        def command():
+        def command(argv=argv):
             with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
                 code = cmd.main(argv, standalone_mode=False)
             if code:
@@ -93,7 +95,7 @@ def main() -> None:
             command()
             ours.append((time.perf_counter() - t) * 1000)
 
-        with db.connect(db.Settings()) as conn:
+        with connect(Settings()) as conn:
             present = data.layout(conn)
             pricer = data.make_pricer(conn, "auto", None, present)
             ptypes = data.provider_types(conn, present)
@@ -120,7 +122,7 @@ def main() -> None:
         with psycopg.connect(dsn) as conn:
             with conn.cursor(name="naive") as cur:
                 cur.itersize = 5000
-                cur.execute(naive_q.sql, queries.bind(naive_q, {"since": since, "until": now}))
+                cur.execute(naive_q.sql, bind(naive_q, {"since": since, "until": now}))
                 for (user, provider, model, created, inp, out, cr, cw, stored) in cur:
                     if priced >= args.naive_limit:
                         break

@@ -10,7 +10,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from spend_fixtures import T, build, cached, oracle_cost, oracle_groups
 
 NOV = ("--since", "2026-11-01T00:00:00Z", "--until", "2026-11-03T00:00:00Z")
@@ -148,10 +147,10 @@ def test_tz_moves_day_boundaries(cli, data):
     rows = in_window(data["rows"], T(2026, 11, 1), T(2026, 11, 3))
     for tz in ("UTC", "Asia/Tokyo", "America/Los_Angeles"):
         zone = ZoneInfo(tz)
-        want = oracle_groups(rows, lambda r: r["created_at"].astimezone(zone).date().isoformat())
+        want = oracle_groups(rows, lambda r, zone=zone: r["created_at"].astimezone(zone).date().isoformat())
         got = {g["day"]: g for g in spend(cli, *NOV, "--by", "day", "--tz", tz)}
         assert set(got) == set(want), tz
-        for day, (cost, _, tokens) in want.items():
+        for day, (cost, _, _tokens) in want.items():
             assert close(got[day]["cost_usd"], cost), (tz, day)
 
 
@@ -234,7 +233,6 @@ def test_a_2026_08_deployment(deploy_dsn):
     """A deployment's layout (built from the spec's schema, Coder's users table included): stored
     costs where it priced, the columns' cache tokens, a provider instance of type bedrock."""
     import psycopg
-
     from conftest import make_cli
     from deployment import add_coder_user
     from factories import _insert
@@ -263,3 +261,22 @@ def test_a_2026_08_deployment(deploy_dsn):
     assert got["claude-sonnet-4-5-20250929"]["price_source"] == "stored,genai-prices"
     assert close(got["gpt-5"]["cost_usd"], oracle_cost(rows[2])[0])  # in flight: the money is spent
     assert got["gpt-5"]["cache_read_tokens"] == 4000
+
+
+def test_the_profile_names_the_price_file(cli, data, tmp_path):
+    """`prices = FILE` in the profile works as --prices; --prices on the command line wins."""
+    path = tmp_path / "prices.toml"
+    path.write_text(OVERRIDES)
+    config = tmp_path / "config" / "aibridge"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text(f'[profiles.default]\nprices = "{path}"\n')
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    r = cli("spend", *NOV, "--by", "model", "--format", "json", env=env)
+    assert r.exit_code == 0, r.stderr
+    acme = next(g for g in json.loads(r.stdout) if g["model"] == "acme-internal-1")
+    assert acme["price_source"] == "file" and acme["unpriced_tokens"] == 0
+    other = tmp_path / "other.toml"
+    other.write_text('[[price]]\nmodel = "nothing-here"\ninput_mtok = 1\noutput_mtok = 1\n')
+    r = cli("spend", *NOV, "--by", "model", "--format", "json", "--prices", str(other), env=env)
+    acme = next(g for g in json.loads(r.stdout) if g["model"] == "acme-internal-1")
+    assert acme["unpriced_tokens"] == 11_500

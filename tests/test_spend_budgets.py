@@ -8,7 +8,6 @@ import uuid
 from decimal import Decimal
 
 import pytest
-
 from factories import add_interception, add_user
 from spend_fixtures import T, build, ensure_2026_08, oracle_groups, usage
 

@@ -6,9 +6,9 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.commands.common import FormatOpt, emit, note, parse_time, read_db
 from aibridge_cli.commands.spend import PricesOpt, SourceOpt
 from aibridge_cli.errors import NotFound
+from aibridge_cli.options import FormatOpt, emit, note, parse_time, read_db
 
 app = typer.Typer(help="Prices: what a model costs per million tokens, and where that price comes from.",
                   no_args_is_help=True)
@@ -63,12 +63,12 @@ def show_cmd(
              "input_mtok": r.input, "output_mtok": r.output, "cache_read_mtok": r.cache_read,
              "cache_write_mtok": r.cache_write, "request_usd": r.request} for r in rates]
     if fmt == "table":
-        from aibridge_cli.render import console
         from aibridge_cli.views import spend as view
+        from aibridge_cli.views.formats import console
 
         console().print(view.price_table(rows))
         first = rows[0]
         note(f"{first['provider'] or 'any provider'}/{model}: USD per million tokens from {first['version'] or first['source']}"
              f", in effect at {when.isoformat()}")
         return
-    emit(rows, fmt, columns=COLUMNS)
+    emit(ctx, rows, fmt, columns=COLUMNS)

@@ -8,10 +8,21 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.commands.common import (
-    ClientOpt, FormatOpt, InitiatorOpt, ModelOpt, ProviderOpt, emit, note, parse_time, read_db, resolve_user,
-)
 from aibridge_cli.errors import EXIT_OVER_BUDGET, AibridgeError, BadInput
+from aibridge_cli.options import (
+    ClientOpt,
+    FormatOpt,
+    InitiatorOpt,
+    ModelOpt,
+    ProviderOpt,
+    complete_tz,
+    emit,
+    note,
+    parse_time,
+    profile_default,
+    read_db,
+    resolve_user,
+)
 
 app = typer.Typer(help="Spend: what token usage cost, priced from stored costs, your price file, the "
                        "deployment's prices or genai-prices; budgets for cron.",
@@ -19,9 +30,21 @@ app = typer.Typer(help="Spend: what token usage cost, priced from stored costs, 
 
 SinceOpt = typer.Option(None, "--since", help="Token usage at or after this time (default: the start of this month in --tz).")
 UntilOpt = typer.Option(None, "--until", help="Token usage before this time (default: now, or the end of this month).")
-TzOpt = typer.Option("UTC", "--tz", help="Time zone of the default month and of day/week/month groups (IANA name).")
-PricesOpt = typer.Option(None, "--prices", envvar="AIBRIDGE_PRICES", metavar="FILE",
-                         help="A TOML file of price overrides ([[price]] model, input_mtok, output_mtok, ...).")
+
+
+def _profile_tz(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
+    return profile_default(ctx, param, value, "tz")
+
+
+def _profile_prices(ctx: typer.Context, param: typer.CallbackParam, value: Optional[str]) -> Optional[str]:
+    return profile_default(ctx, param, value, "prices")
+
+
+TzOpt = typer.Option("UTC", "--tz", help="Time zone of the default month and of day/week/month groups (IANA name).",
+                     callback=_profile_tz, autocompletion=complete_tz)
+PricesOpt = typer.Option(None, "--prices", envvar="AIBRIDGE_PRICES", metavar="FILE", callback=_profile_prices,
+                         help="A TOML file of price overrides ([[price]] model, input_mtok, output_mtok, ...); "
+                              "also the profile's 'prices' setting.")
 SourceOpt = typer.Option("auto", "--price-source",
                          help="auto (stored, then --prices, then the deployment's table, then genai-prices), "
                               "stored, deployment, genai-prices or file.")
@@ -76,8 +99,8 @@ def spend_cmd(
                                 filters=data.Filters(provider or "", model or "", client or "", initiator_id))
     window = f"[{start.isoformat()}, {end.isoformat()})"
     if fmt == "table":
-        from aibridge_cli.render import console
         from aibridge_cli.views import spend as view
+        from aibridge_cli.views.formats import console
 
         note(f"window: token usage created in {window}" + (f", by {','.join(keys)}" if keys else ""))
         total = result.total()
@@ -89,7 +112,7 @@ def spend_cmd(
             if text:
                 note(text)
         return
-    emit(result.rows, fmt, columns=result.columns)
+    emit(ctx, result.rows, fmt, columns=result.columns)
     if result.unpriced:
         note("unpriced: " + ", ".join(f"{u['provider']}/{u['model']}" for u in result.unpriced))
 
@@ -149,12 +172,12 @@ def check_cmd(
 
         if fmt == "table":
             if rows:
-                from aibridge_cli.render import console
+                from aibridge_cli.views.formats import console
 
                 console().print(view.budget_table(rows, columns))
             note(view.budget_summary(rows, len(lines), per) + f" in [{start.isoformat()}, {end.isoformat()})")
         else:
-            emit(rows, fmt, columns=columns)
+            emit(ctx, rows, fmt, columns=columns)
     over = [r for r in rows if r["status"] == "over"]
     if over:
         raise OverBudget(f"over budget: {', '.join(r['user'] for r in over)}",
@@ -183,13 +206,13 @@ def reconcile_cmd(
     span = f"UTC days [{from_day.date().isoformat()}, {to_day.date().isoformat()})"
     if fmt == "table":
         if rows:
-            from aibridge_cli.render import console
             from aibridge_cli.views import spend as view
+            from aibridge_cli.views.formats import console
 
             console().print(view.reconcile_table(rows, columns))
         note(f"{len(rows)} difference(s) between stored costs and ai_user_daily_spend in {span}")
     else:
-        emit(rows, fmt, columns=columns)
+        emit(ctx, rows, fmt, columns=columns)
     if rows:
         raise OverBudget(f"{len(rows)} (user, group, day) total(s) differ from ai_user_daily_spend",
                          hint="exit code 4 means the accumulator and the rows disagree")

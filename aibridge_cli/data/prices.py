@@ -226,7 +226,7 @@ def _tiers(price, provider: str, model: str, start: datetime, end: datetime, ver
     for lo, hi in zip(bounds, bounds[1:]):
         probe = lo + 1  # any total input in (lo, hi] picks the same tier
 
-        def at(v):
+        def at(v, probe=probe):
             if isinstance(v, TieredPrices):
                 chosen = v.base
                 for tier in reversed(v.tiers):

@@ -48,14 +48,14 @@ def columns_for(by: Sequence[str]) -> list[str]:
 
 
 def layout(conn) -> dict:
-    from aibridge_cli import db
+    from aibridge_cli.db import query as db
 
     return db.one(conn, "SpendTablesPresent")
 
 
 def default_window(conn, tz: str, since: Optional[datetime], until: Optional[datetime]):
     """[since, until): the current calendar month in tz by default; --since alone runs to now."""
-    from aibridge_cli import db
+    from aibridge_cli.db import query as db
     from aibridge_cli.timeparse import utcnow
 
     if since is None:
@@ -70,8 +70,8 @@ def default_window(conn, tz: str, since: Optional[datetime], until: Optional[dat
 
 
 def make_pricer(conn, mode: str, prices_path: Optional[str], present: dict):
-    from aibridge_cli import db
     from aibridge_cli.data.prices import MODES, Pricer, load_overrides
+    from aibridge_cli.db import query as db
 
     if mode not in MODES:
         raise BadInput(f"--price-source: unknown source {mode!r}", hint=f"use one of {', '.join(MODES)}")
@@ -90,7 +90,7 @@ def make_pricer(conn, mode: str, prices_path: Optional[str], present: dict):
 
 
 def provider_types(conn, present: dict) -> list[dict]:
-    from aibridge_cli import db
+    from aibridge_cli.db import query as db
 
     if not present["providers"]:
         return []
@@ -126,8 +126,8 @@ class Spend:
 
 
 def summarize(conn, *, since, until, tz: str, by: Sequence[str], filters: Filters, pricer, present: dict) -> Spend:
-    from aibridge_cli import db
     from aibridge_cli.data.prices import Key
+    from aibridge_cli.db import query as db
 
     if "group" in by and not present["groups"]:
         raise SchemaMissing("--by group: this database has no groups table", hint=LAYOUT_HINT)
@@ -196,7 +196,7 @@ def budget_lines(spend: Spend, budget: Decimal, per: str) -> list[BudgetLine]:
 
 
 def deployment_budget_lines(conn, since, until, initiator_id, present: dict) -> list[BudgetLine]:
-    from aibridge_cli import db
+    from aibridge_cli.db import query as db
 
     if not (present["budgets"] and present["groups"] and present["stored_costs"]):
         raise SchemaMissing("--deployment-budgets: this database has no budget tables", hint=LAYOUT_HINT)
@@ -221,7 +221,7 @@ def classify(lines: list[BudgetLine], warn_at: Optional[float]) -> list[dict]:
 
 def reconcile(conn, since: datetime, until: datetime, initiator_id, present: dict):
     """Whole UTC days covering [since, until): the days the accumulator keeps."""
-    from aibridge_cli import db
+    from aibridge_cli.db import query as db
 
     if not (present["daily_spend"] and present["stored_costs"] and present["groups"]):
         raise SchemaMissing("spend reconcile: this database has no ai_user_daily_spend table", hint=LAYOUT_HINT)
@@ -234,9 +234,7 @@ def reconcile(conn, since: datetime, until: datetime, initiator_id, present: dic
 
 def require_see_all(conn, what: str) -> None:
     """The deployment's accumulator and budgets are not filtered by `--as`: a finance view."""
-    from aibridge_cli import authz
-
-    subject = authz.subject_of(conn)
+    subject = getattr(conn, "subject", None)
     if subject is not None and not subject.sees_all:
         raise PermissionDenied(f"{what}: {subject.describe()} may not read the deployment's accounting",
                                hint="use --as with an owner or auditor, or drop --as")

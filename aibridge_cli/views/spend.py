@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Optional, Sequence
 
-from aibridge_cli.telemetry_view import compact
+from aibridge_cli.views.telemetry import compact
 
 HEADERS = {"initiator_id": "user id", "user_username": "user", "session_id": "session", "effective_group_id": "group id",
            "group_name": "group", "input_tokens": "input", "output_tokens": "output", "cache_read_tokens": "cache read",
