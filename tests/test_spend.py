@@ -280,3 +280,23 @@ def test_the_profile_names_the_price_file(cli, data, tmp_path):
     r = cli("spend", *NOV, "--by", "model", "--format", "json", "--prices", str(other), env=env)
     acme = next(g for g in json.loads(r.stdout) if g["model"] == "acme-internal-1")
     assert acme["unpriced_tokens"] == 11_500
+
+
+def test_week_and_month_start_dates_in_tz(cli, data):
+    """Weeks start on Monday and months on the 1st, in --tz: the March rows (Thursday 12th and
+    Friday 13th) fall in the week of Monday 9 March; in Tokyo the 23:59 UTC row is on the 13th."""
+    from datetime import timedelta
+
+    zone = ZoneInfo("Asia/Tokyo")
+
+    def key(r):
+        d = r["created_at"].astimezone(zone).date()
+        return ((d - timedelta(days=d.weekday())).isoformat(), d.replace(day=1).isoformat())
+
+    rows = in_window(data["rows"], T(2026, 3, 1), T(2026, 12, 1))
+    want = oracle_groups(rows, key)
+    got = {(g["week"], g["month"]): g for g in spend(cli, "--since", "2026-03-01", "--until", "2026-12-01",
+                                                         "--by", "week,month", "--tz", "Asia/Tokyo")}
+    assert set(got) == set(want) and ("2026-03-09", "2026-03-01") in got
+    for k, (cost, _, _tokens) in want.items():
+        assert close(got[k]["cost_usd"], cost), k
