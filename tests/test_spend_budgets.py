@@ -46,6 +46,7 @@ def test_check_under_budget_is_quiet_with_quiet(cli, data):
     assert r.exit_code == 0 and r.stdout == "" and r.stderr == ""
     r = cli("spend", "check", *NOV, "--budget", str(top + 1))
     assert r.exit_code == 0 and "0 over budget" in r.stderr
+    assert "acme/acme-internal-1 (11,500 tokens)" in r.stderr and "not counted against the budget" in r.stderr
     # past 80 % of the budget: listed, exit still 0
     r = cli("spend", "check", *NOV, "--budget", str(top / Decimal("0.9")), "--warn-at", "0.8", "--quiet", "--format", "json")
     assert r.exit_code == 0

@@ -163,6 +163,10 @@ def check_cmd(
                                     pricer=pricer, present=present,
                                     filters=data.Filters(provider or "", model or "", client or "", initiator_id))
             lines = data.budget_lines(result, amount, per)
+            if result.unpriced and not quiet:
+                from aibridge_cli.views import spend as view
+
+                note(view.unpriced_note(result.unpriced) + " (not counted against the budget)")
     rows = data.classify(lines, warn_at)
     columns = ["user", "group", "spend_usd", "budget_usd", "share", "over_by_usd", "limit", "status"]
     if not deployment_budgets:
