@@ -37,7 +37,7 @@ def test_check_per_user_exits_4_and_names_who_is_over(cli, data):
         uid = next(u for u, n in names.items() if n == g["user"])
         assert abs(Decimal(str(g["over_by_usd"])) - (costs[uid][0] - budget)) < Decimal("0.000001")
         assert g["status"] == "over" and g["share"] > 1
-    assert r.stderr.startswith("error: over budget: ")
+    assert "\nerror: over budget: " in r.stderr and "acme/acme-internal-1" in r.stderr
 
 
 def test_check_under_budget_is_quiet_with_quiet(cli, data):
