@@ -34,7 +34,15 @@ def show_cmd(
 ):
     """Every tier of the price in effect at --at (USD per million tokens; a tier holds requests
     whose total input, cached tokens included, is in [min_input_tokens, max_input_tokens]).
-    Stored costs are per row and have no price to show: auto shows the first computed source."""
+    Stored costs are per row and have no price to show: auto shows the first computed source.
+
+    Examples:
+
+    \b
+      aibridge prices show claude-sonnet-4-5-20250929
+      aibridge prices show gpt-5 --provider openai -f json
+      aibridge prices show claude-sonnet-4-6 --at 2026-03-01
+    """
     from aibridge_cli.data import spend as data
     from aibridge_cli.data.prices import FOREVER, NEVER, NO_LIMIT
     from aibridge_cli.timeparse import utcnow

@@ -87,7 +87,15 @@ def spend_cmd(
 ):
     """Tokens and cost of the token usages created in [--since, --until), one total or one row
     per group, sorted by cost. Stored costs win; other rows are priced per row (tiers, price
-    changes) from the sources --price-source names; tokens nothing prices are counted apart."""
+    changes) from the sources --price-source names; tokens nothing prices are counted apart.
+
+    Examples:
+
+    \b
+      aibridge spend --since 30d --by user
+      aibridge spend --by day,model --tz Europe/Berlin -f csv
+      aibridge spend --since 7d --by session -u alice-haddad
+    """
     if ctx.invoked_subcommand is not None:
         return
     from aibridge_cli.data import spend as data
@@ -140,7 +148,15 @@ def check_cmd(
     fmt: str = FormatOpt,
 ):
     """Exit 4 when spend in the window exceeds the budget, listing who is over, by how much and
-    the share used; exit 0 otherwise. For cron: add --quiet."""
+    the share used; exit 0 otherwise. For cron: add --quiet.
+
+    Examples:
+
+    \b
+      aibridge spend check --budget 1000 --warn-at 0.8
+      aibridge spend check --budget 5000 --per total --since 30d --quiet
+      aibridge spend check --deployment-budgets
+    """
     from aibridge_cli.data import spend as data
 
     per = per.strip().lower()
@@ -197,7 +213,14 @@ def reconcile_cmd(
     fmt: str = FormatOpt,
 ):
     """Compare, per user, effective group and UTC day, the rows' stored costs with the
-    deployment's ai_user_daily_spend; list every difference. Exit 0 when they agree, 4 when not."""
+    deployment's ai_user_daily_spend; list every difference. Exit 0 when they agree, 4 when not.
+
+    Examples:
+
+    \b
+      aibridge spend reconcile
+      aibridge spend reconcile --since 2026-11-01 --until 2026-12-01 -f csv
+    """
     from aibridge_cli.data import spend as data
 
     with read_db(ctx) as conn:
