@@ -300,3 +300,14 @@ def test_week_and_month_start_dates_in_tz(cli, data):
     assert set(got) == set(want) and ("2026-03-09", "2026-03-01") in got
     for k, (cost, _, _tokens) in want.items():
         assert close(got[k]["cost_usd"], cost), k
+
+
+def test_until_alone_starts_at_the_first_of_its_month(cli, data):
+    """--until 2026-11-02 (no --since) is [2026-11-01, 2026-11-02) in UTC; in Tokyo the month
+    starts at 2026-10-31T15:00Z, which is all the same here."""
+    rows = in_window(data["rows"], T(2026, 11, 1), T(2026, 11, 2))
+    [got] = spend(cli, "--until", "2026-11-02T00:00:00Z")
+    assert close(got["cost_usd"], oracle_groups(rows, lambda r: ())[()][0])
+    r = cli("spend", "--until", "2026-11-02T00:00:00Z", "--tz", "Asia/Tokyo")
+    assert "window: token usage created in [2026-11-01T00:00:00+09:00" in r.stderr or \
+        "[2026-10-31T15:00:00+00:00" in r.stderr, r.stderr

@@ -54,12 +54,14 @@ def layout(conn) -> dict:
 
 
 def default_window(conn, tz: str, since: Optional[datetime], until: Optional[datetime]):
-    """[since, until): the current calendar month in tz by default; --since alone runs to now."""
+    """[since, until): the current calendar month in tz by default; --since alone runs to now,
+    --until alone starts at the beginning of the month it ends in."""
     from aibridge_cli.db import query as db
     from aibridge_cli.timeparse import utcnow
 
     if since is None:
-        month = db.one(conn, "SpendDefaultWindow", tz=tz)
+        at = until - timedelta(microseconds=1) if until else utcnow()
+        month = db.one(conn, "SpendDefaultWindow", tz=tz, at=at)
         since = month["since"]
         until = until or month["until"]
     until = until or utcnow()

@@ -186,9 +186,10 @@ GROUP BY 1, 2
 ORDER BY 3 DESC, 1, 2;
 
 -- name: SpendDefaultWindow :one
--- The current calendar month in @tz (UTC when empty): [its first midnight, the next month's).
-SELECT date_trunc('month', now(), COALESCE(NULLIF(@tz::text, ''), 'UTC')) AS since,
-       (date_trunc('month', now() AT TIME ZONE COALESCE(NULLIF(@tz::text, ''), 'UTC')) + interval '1 month')
+-- The calendar month in @tz (UTC when empty) that holds @at: [its first midnight, the next
+-- month's first midnight).
+SELECT date_trunc('month', @at::timestamptz, COALESCE(NULLIF(@tz::text, ''), 'UTC')) AS since,
+       (date_trunc('month', @at::timestamptz AT TIME ZONE COALESCE(NULLIF(@tz::text, ''), 'UTC')) + interval '1 month')
            AT TIME ZONE COALESCE(NULLIF(@tz::text, ''), 'UTC') AS until;
 
 -- name: SpendTablesPresent :one
