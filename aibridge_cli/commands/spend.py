@@ -59,10 +59,10 @@ def register(root: typer.Typer, name: str) -> None:
 
 
 def _prepare(ctx, conn, since, until, tz, initiator, prices, price_source):
-    from aibridge_cli.commands.telemetry import _resolve_tz
     from aibridge_cli.data import spend as data
+    from aibridge_cli.data.telemetry import resolve_tz
 
-    zone = _resolve_tz(conn, tz)
+    zone = resolve_tz(conn, tz)
     start, end = data.default_window(conn, zone, parse_time(since, "--since"), parse_time(until, "--until"))
     present = data.layout(conn)
     pricer = data.make_pricer(conn, price_source.strip().lower(), prices, present)
