@@ -122,6 +122,8 @@ def test_every_call_that_spreads_its_parameters_binds_when_the_commands_run(cli,
     add_prompt(conn, old, "old")
     conn.execute("INSERT INTO aibridge_token_usages (id, interception_id, provider_response_id, input_tokens, "
                  "output_tokens, created_at) VALUES (%s, %s, 'r', 1, 1, %s)", [uuid.uuid4(), uuid.uuid4(), at(0)])
+    prices = tmp_path / "prices.toml"
+    prices.write_text('[[price]]\nmodel = "none-of-these"\ninput_mtok = 1\noutput_mtok = 1\n')
     runs = [
         ("sessions", "list", "--provider", "anthropic", "-n", "1"),
         ("sessions", "list", "--after-session-id", "s-1"),
@@ -131,6 +133,10 @@ def test_every_call_that_spreads_its_parameters_binds_when_the_commands_run(cli,
         ("interceptions", "list", "-f", "jsonl", "--with-details"),
         ("interceptions", "count", "--initiator", "alice"),
         ("telemetry", "summary", "--since", at(-60).isoformat(), "--until", at(60).isoformat(), "-f", "json"),
+        ("spend", "--since", at(-60).isoformat(), "--until", at(60).isoformat(), "--by", "user,day", "-f", "json"),
+        # a price file that prices none of the rows: the unpriced models are listed too
+        ("spend", "--since", at(-60).isoformat(), "--until", at(60).isoformat(), "--price-source", "file",
+         "--prices", str(prices), "-f", "json"),
         ("export", "otlp", "--model", "claude-sonnet-4", "-o", "-"),
         ("export", "parquet", str(tmp_path / "lake"), "--model", "claude-sonnet-4"),
         # The 2026-08 layout's commands and variants (docs/deployment.md).
