@@ -14,14 +14,14 @@ Imported only by the export command: pyarrow is heavy.
 from __future__ import annotations
 
 import os
-import queue
-import threading
 from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from aibridge_cli.prefetch import prefetch
 
 # PostgreSQL type OIDs to Arrow types; the loaders the export registers keep uuid, json, jsonb
 # and numeric as text.
@@ -125,55 +125,11 @@ class AtomicParquet:
             self.tmp.unlink(missing_ok=True)
 
 
-def prefetch(batches: Iterator, depth: int = 2) -> Iterator:
-    """The batches, fetched by a thread of their own: the database sends the next batch (and
-    psycopg builds its rows) while this thread converts and writes the last one. The caller
-    must not use the connection until the iterator is exhausted or closed."""
-    done = object()
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run() -> None:
-        try:
-            for item in batches:
-                if not put(item):
-                    break
-            else:
-                put(done)
-        except BaseException as e:  # handed to the consumer
-            put(e)
-        finally:
-            batches.close()
-
-    worker = threading.Thread(target=run, name="aibridge-export-fetch", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
-
-
 def write_days(stream: Iterator[tuple], table_dir: Path, make_columns: Callable[[object], Columns],
                on_day: Callable[[date, int], None], advance: Callable[[int], None]) -> int:
     """Write a stream of (description, rows) batches, ordered by day, as one file per day
     under table_dir/day=YYYY-MM-DD/; on_day(day, rows) after each day's file is in place."""
-    stream = prefetch(stream)
+    stream = prefetch(stream, name="aibridge-export-fetch")
     columns: Optional[Columns] = None
     current: Optional[AtomicParquet] = None
     current_day: Optional[date] = None

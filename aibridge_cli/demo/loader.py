@@ -7,16 +7,15 @@ psycopg releases the GIL while it waits on the server.
 
 from __future__ import annotations
 
-import queue
-import threading
 import uuid
-from typing import Callable, Iterator, Optional
+from typing import Callable, Optional
 
 import psycopg
 
 from aibridge_cli.db import copy_format, query
-from aibridge_cli.demo.generator import COLUMNS, TABLES, Chunk, DemoData
+from aibridge_cli.demo.generator import COLUMNS, TABLES, DemoData
 from aibridge_cli.errors import AibridgeError
+from aibridge_cli.prefetch import prefetch
 
 SCRATCH_HINT = "load the demo into a scratch database: e.g. AIBRIDGE_HOME=/tmp/aibridge-demo aibridge demo"
 
@@ -74,7 +73,7 @@ def load(conn: psycopg.Connection, gen: DemoData, *, rebuild_indexes: bool = Fal
     if users:
         copy_format.copy_text(conn, "users", [users])
     counts["users"] = len(gen.user_ids)
-    for chunk in _ahead(gen.chunks(chunk_size)):
+    for chunk in prefetch(gen.chunks(chunk_size), depth=1, name="aibridge-demo-generator"):
         for table in TABLES[1:]:
             text = chunk.text.get(table)
             if text:
@@ -90,38 +89,3 @@ def load(conn: psycopg.Connection, gen: DemoData, *, rebuild_indexes: bool = Fal
         stage("analyzing")
     query.run(conn, "DemoAnalyze")
     return counts
-
-
-def _ahead(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
-    """Iterate `chunks` produced by a background thread, one chunk ahead."""
-    q: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-    done = object()
-
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        q.put(chunk, timeout=0.2)
-                        break
-                    except queue.Full:
-                        pass
-                if stop.is_set():
-                    return
-            q.put(done)
-        except BaseException as e:  # handed to the consumer, which re-raises it
-            q.put(e)
-
-    worker = threading.Thread(target=produce, name="aibridge-demo-generator", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
