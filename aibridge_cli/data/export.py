@@ -32,12 +32,8 @@ from typing import Callable, Iterator, Optional
 from aibridge_cli.errors import AibridgeError, BadInput
 
 TABLES = ("interceptions", "token_usages", "user_prompts", "tool_usages", "model_thoughts", "users")
-# table -> the query that counts its rows per day, and the one that streams them
-_DAY_QUERIES = {
-    "interceptions": "ExportInterceptionDays", "token_usages": "ExportTokenUsageDays",
-    "user_prompts": "ExportUserPromptDays", "tool_usages": "ExportToolUsageDays",
-    "model_thoughts": "ExportModelThoughtDays",
-}
+# table -> the query that streams its rows; their rows per day are counted by
+# ExportInterceptionDays, and for the other tables with time by ExportChildDays
 _ROW_QUERIES = {
     "interceptions": "ExportInterceptionRows", "token_usages": "ExportTokenUsageRows",
     "user_prompts": "ExportUserPromptRows", "tool_usages": "ExportToolUsageRows",
@@ -213,8 +209,11 @@ class ParquetExport:
     def _days(self, table: str) -> dict[str, list]:
         from aibridge_cli.db import query
 
-        rows = query.many(self.conn, _DAY_QUERIES[table], since=self.window.since, until=self.window.until,
-                       **self.filters.params())
+        window = {"since": self.window.since, "until": self.window.until, **self.filters.params()}
+        if table == "interceptions":
+            rows = query.many(self.conn, "ExportInterceptionDays", **window)
+        else:
+            rows = query.many(self.conn, "ExportChildDays", table_name=table, **window)
         return {r["day"].isoformat(): _fingerprint(r) for r in rows}
 
     def _plan(self, table: str) -> dict:

@@ -1,8 +1,9 @@
 -- `aibridge export parquet`: every table, a UTC day at a time.
 --
--- Each table has two queries. *Days counts the rows per UTC day of the row's own time (the
+-- Two kinds of query. *Days counts the rows per UTC day of the row's own time (the
 -- fingerprint that the incremental export compares with its state file: a day whose count, or
--- for interceptions whose number of ended rows or latest end, differs is written again whole).
+-- for interceptions whose number of ended rows or latest end, differs is written again whole);
+-- one query, ExportChildDays, counts the four tables whose rows belong to an interception.
 -- *Rows streams the rows of the given days in time order, so the writer finishes one day's
 -- file before it starts the next. `SELECT table.*` on purpose: a deployment whose tables have
 -- more columns (cache tokens, prices, errors) exports them too, with their own types.
@@ -45,16 +46,28 @@ WHERE (aibridge_interceptions.started_at AT TIME ZONE 'UTC')::date = ANY(@days::
     -- @authorize_filter
 ORDER BY aibridge_interceptions.started_at, aibridge_interceptions.id;
 
--- name: ExportTokenUsageDays :many
-SELECT (aibridge_token_usages.created_at AT TIME ZONE 'UTC')::date AS day,
+-- name: ExportChildDays :many
+-- The four tables whose rows belong to an interception, counted by one query: @table_name picks
+-- the branch of the UNION ALL (PostgreSQL pushes the condition into each branch, where it is a
+-- constant, so the other three tables are never scanned), and the filters are written once.
+WITH child AS (
+    SELECT 'token_usages' AS table_name, created_at, interception_id FROM aibridge_token_usages
+    UNION ALL
+    SELECT 'user_prompts', created_at, interception_id FROM aibridge_user_prompts
+    UNION ALL
+    SELECT 'tool_usages', created_at, interception_id FROM aibridge_tool_usages
+    UNION ALL
+    SELECT 'model_thoughts', created_at, interception_id FROM aibridge_model_thoughts
+)
+SELECT (child.created_at AT TIME ZONE 'UTC')::date AS day,
        count(*) AS row_count,
        0::bigint AS ended,
        NULL::timestamptz AS last_end
-FROM aibridge_token_usages
-LEFT JOIN aibridge_interceptions ON aibridge_interceptions.id = aibridge_token_usages.interception_id
-WHERE true
-    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_token_usages.created_at >= @since::timestamptz)
-    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_token_usages.created_at < @until::timestamptz)
+FROM child
+LEFT JOIN aibridge_interceptions ON aibridge_interceptions.id = child.interception_id
+WHERE child.table_name = @table_name::text
+    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR child.created_at >= @since::timestamptz)
+    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR child.created_at < @until::timestamptz)
     AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
          OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
     AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
@@ -80,25 +93,6 @@ WHERE (aibridge_token_usages.created_at AT TIME ZONE 'UTC')::date = ANY(@days::d
     -- @authorize_filter
 ORDER BY aibridge_token_usages.created_at, aibridge_token_usages.id;
 
--- name: ExportUserPromptDays :many
-SELECT (aibridge_user_prompts.created_at AT TIME ZONE 'UTC')::date AS day,
-       count(*) AS row_count,
-       0::bigint AS ended,
-       NULL::timestamptz AS last_end
-FROM aibridge_user_prompts
-LEFT JOIN aibridge_interceptions ON aibridge_interceptions.id = aibridge_user_prompts.interception_id
-WHERE true
-    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_user_prompts.created_at >= @since::timestamptz)
-    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_user_prompts.created_at < @until::timestamptz)
-    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
-         OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
-    AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
-    AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
-    AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
-    -- @authorize_filter
-GROUP BY 1
-ORDER BY 1;
-
 -- name: ExportUserPromptRows :many
 SELECT aibridge_user_prompts.*,
        (aibridge_user_prompts.created_at AT TIME ZONE 'UTC')::date AS export_day
@@ -115,25 +109,6 @@ WHERE (aibridge_user_prompts.created_at AT TIME ZONE 'UTC')::date = ANY(@days::d
     -- @authorize_filter
 ORDER BY aibridge_user_prompts.created_at, aibridge_user_prompts.id;
 
--- name: ExportToolUsageDays :many
-SELECT (aibridge_tool_usages.created_at AT TIME ZONE 'UTC')::date AS day,
-       count(*) AS row_count,
-       0::bigint AS ended,
-       NULL::timestamptz AS last_end
-FROM aibridge_tool_usages
-LEFT JOIN aibridge_interceptions ON aibridge_interceptions.id = aibridge_tool_usages.interception_id
-WHERE true
-    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_tool_usages.created_at >= @since::timestamptz)
-    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_tool_usages.created_at < @until::timestamptz)
-    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
-         OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
-    AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
-    AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
-    AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
-    -- @authorize_filter
-GROUP BY 1
-ORDER BY 1;
-
 -- name: ExportToolUsageRows :many
 SELECT aibridge_tool_usages.*,
        (aibridge_tool_usages.created_at AT TIME ZONE 'UTC')::date AS export_day
@@ -149,25 +124,6 @@ WHERE (aibridge_tool_usages.created_at AT TIME ZONE 'UTC')::date = ANY(@days::da
     AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
     -- @authorize_filter
 ORDER BY aibridge_tool_usages.created_at, aibridge_tool_usages.id;
-
--- name: ExportModelThoughtDays :many
-SELECT (aibridge_model_thoughts.created_at AT TIME ZONE 'UTC')::date AS day,
-       count(*) AS row_count,
-       0::bigint AS ended,
-       NULL::timestamptz AS last_end
-FROM aibridge_model_thoughts
-LEFT JOIN aibridge_interceptions ON aibridge_interceptions.id = aibridge_model_thoughts.interception_id
-WHERE true
-    AND (@since::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_model_thoughts.created_at >= @since::timestamptz)
-    AND (@until::timestamptz = '0001-01-01 00:00:00+00'::timestamptz OR aibridge_model_thoughts.created_at < @until::timestamptz)
-    AND (@initiator_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid
-         OR aibridge_interceptions.initiator_id = @initiator_id::uuid)
-    AND (@provider::text = '' OR aibridge_interceptions.provider = @provider::text)
-    AND (@model::text = '' OR aibridge_interceptions.model = @model::text)
-    AND (@client::text = '' OR COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text)
-    -- @authorize_filter
-GROUP BY 1
-ORDER BY 1;
 
 -- name: ExportModelThoughtRows :many
 SELECT aibridge_model_thoughts.*,
