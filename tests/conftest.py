@@ -98,6 +98,14 @@ def empty_dsn(server_dsn) -> str:
 
 
 @pytest.fixture
+def small_batches(monkeypatch):
+    """Tiny import batches, so that earlier batches are already COPYed when a later line fails."""
+    from aibridge_cli.ingest import importer
+
+    monkeypatch.setattr(importer, "BATCH_LINES", 2)
+
+
+@pytest.fixture
 def conn(dsn):
     with psycopg.connect(dsn, autocommit=True) as c:
         yield c

@@ -61,3 +61,14 @@ def every_type():
         {"type": "interception", "id": i2, "initiator_id": uid, "provider": "anthropic", "model": "claude-sonnet-4",
          "tool_call_id": "toolu_1", "started_at": at(4), "ended_at": at(9)},
     ]
+
+
+def rejected_as_line_7(cli, conn, tmp_path, bad):
+    """Import every_type() with `bad` as its 7th line: bad input (exit 2), no traceback and not
+    a row written; returns the first line of stderr for the caller's own checks."""
+    _, recs = every_type()
+    r = cli("record", "import", write(tmp_path, ndjson(recs[:6]) + bad + "\n" + ndjson(recs[6:])))
+    assert r.exit_code == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    assert sum(counts(conn).values()) == 0
+    return r.stderr.splitlines()[0]

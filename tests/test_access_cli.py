@@ -5,20 +5,8 @@ import json
 import uuid
 
 import pytest
-from conftest import make_cli
-from psycopg.conninfo import make_conninfo
+from access_helpers import granted, role_cli
 from test_access_roles import world  # noqa: F401  (fixture)
-
-
-def role_cli(dsn, username):
-    return make_cli(make_conninfo(dsn, user=f"aibridge_{username}"))
-
-
-def granted(cli, world, who, level):
-    name = world["users"][who]["username"]
-    r = cli("db", "grant", name, "--role", level)
-    assert r.exit_code == 0, r.stderr
-    return name
 
 
 def test_recorder_records_through_the_cli_and_cannot_read_prompts(cli, conn, dsn, world):

@@ -4,20 +4,8 @@ too), and prune --dry-run checks the same rights as the run it previews."""
 import json
 
 import pytest
-from conftest import make_cli
-from psycopg.conninfo import make_conninfo
+from access_helpers import granted, role_cli
 from test_access_roles import world  # noqa: F401  (fixture)
-
-
-def role_cli(dsn, username):
-    return make_cli(make_conninfo(dsn, user=f"aibridge_{username}"))
-
-
-def granted(cli, world, who, level):
-    name = world["users"][who]["username"]
-    r = cli("db", "grant", name, "--role", level)
-    assert r.exit_code == 0, r.stderr
-    return name
 
 
 def _users(r):
