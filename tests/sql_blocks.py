@@ -154,26 +154,32 @@ def run_sql(conn, q, sql, params):
     return cur.fetchall()
 
 
-def first_difference(conn, q, sql, checks):
-    """The first check whose answer differs from the oracle's (or that fails), else None."""
+def first_difference(conn, q, sql, checks, *, rolled_back=False):
+    """The first check whose answer differs from the oracle's (or that fails), else None. With
+    rolled_back (queries that delete), each statement runs in a transaction that is rolled back."""
     for params, observe, expected in checks:
         try:
-            got = observe(run_sql(conn, q, sql, params))
-        except psycopg.Error as e:
-            return params, f"error: {e}"
-        if got != expected:
-            return params, got
-    return None
-
-
-def first_difference_rolled_back(conn, q, sql, checks):
-    """As first_difference, each statement in a transaction that is rolled back (they delete)."""
-    for params, observe, expected in checks:
-        try:
-            with conn.transaction(force_rollback=True):
+            if rolled_back:
+                with conn.transaction(force_rollback=True):
+                    got = observe(run_sql(conn, q, sql, params))
+            else:
                 got = observe(run_sql(conn, q, sql, params))
         except psycopg.Error as e:
             return params, f"error: {e}"
         if got != expected:
             return params, got
     return None
+
+
+def assert_every_condition_matters(conn, q, checks, *, at_least, rolled_back=False):
+    """The query as written agrees with the oracle on every check, and a copy with any one
+    condition of its filter block broken (see mutants) does not; at_least mutants are tried."""
+    assert first_difference(conn, q, q.sql, checks, rolled_back=rolled_back) is None
+    (block,) = blocks_in(q.sql, query=q.name)
+    tried, survivors = 0, []
+    for what, sql in mutants(block):
+        tried += 1
+        if first_difference(conn, q, sql, checks, rolled_back=rolled_back) is None:
+            survivors.append(what)
+    assert survivors == []
+    assert tried >= at_least  # the block was found and split into conditions

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from factories import add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user, at
-from sql_blocks import blocks_in, first_difference_rolled_back, module_database, mutants
+from sql_blocks import assert_every_condition_matters, module_database
 
 from aibridge_cli.sqlc import registry
 from aibridge_cli.sqlc.translate import NIL_UUID
@@ -128,12 +128,4 @@ def _prune_checks(conn, old, name):
     q = registry.get(name)
     make_cases, make_checks = PRUNE_CASES[name]
     checks = [c for f in make_cases(old) for c in make_checks(old, f)]
-    assert first_difference_rolled_back(conn, q, q.sql, checks) is None
-    (block,) = blocks_in(q.sql, query=name)
-    tried, survivors = 0, []
-    for what, sql in mutants(block):
-        tried += 1
-        if first_difference_rolled_back(conn, q, sql, checks) is None:
-            survivors.append(what)
-    assert survivors == []
-    assert tried >= 2
+    assert_every_condition_matters(conn, q, checks, at_least=2, rolled_back=True)
