@@ -15,8 +15,11 @@ import time
 from pathlib import Path
 
 CACHE_SECONDS = 300
-QUERIES = {"models": "CompleteModels", "users": "CompleteUsernames", "clients": "CompleteClients",
-           "providers": "CompleteProviders"}
+# kind -> the query and its parameters
+QUERIES = {"models": ("CompleteInterceptionValues", {"field": "model", "max_values": 200}),
+           "providers": ("CompleteInterceptionValues", {"field": "provider", "max_values": 50}),
+           "clients": ("CompleteInterceptionValues", {"field": "client", "max_values": 50}),
+           "users": ("CompleteUsernames", {})}
 
 
 def cache_dir() -> Path:
@@ -56,7 +59,8 @@ def values(kind: str) -> list[str]:
             return json.loads(path.read_text())
     except (OSError, ValueError):
         pass
-    found = _fetch(dsn, QUERIES[kind])
+    name, params = QUERIES[kind]
+    found = _fetch(dsn, name, params)
     if not found:  # nothing to keep: a database that fills up soon is asked again next time
         return []
     try:
@@ -69,7 +73,7 @@ def values(kind: str) -> list[str]:
     return found
 
 
-def _fetch(dsn: str, name: str) -> list[str] | None:
+def _fetch(dsn: str, name: str, params: dict) -> list[str] | None:
     try:
         import psycopg
 
@@ -77,7 +81,7 @@ def _fetch(dsn: str, name: str) -> list[str] | None:
 
         with psycopg.connect(dsn, connect_timeout=1, options="-c statement_timeout=1000",
                              prepare_threshold=None) as conn:
-            return [r["value"] for r in query.many(conn, name) if r["value"]]
+            return [r["value"] for r in query.many(conn, name, **params) if r["value"]]
     except Exception:  # unreachable, missing tables, timeout: complete nothing rather than fail
         return None
 
