@@ -13,7 +13,7 @@ that link to them with tool_call_id, and thoughts.
 Each run imports the file into a fresh database (the whole `aibridge` process, and the
 import's own in-process time), imports it again (the idempotent path: everything skipped),
 then times the server's share alone: COPY of the rows the import stored into another fresh
-database (bench/import_floor.sql reads them back). It prints the CPU time the client and
+database (read back with the COPY statements of sql/queries/bulk.sql turned round). It prints the CPU time the client and
 (for the throwaway server) the server used: on a busy machine the wall time says more about
 the neighbours than about the import, so it also prints the bounds the CPU times set.
 """
@@ -198,21 +198,20 @@ def copy_floor(server_dsn: str, imported_dsn: str, pgdata: Path | None) -> dict:
 
     from aibridge_cli.db import copy_format
     from aibridge_cli.sqlc import registry
-    from aibridge_cli.sqlc.translate import parse_file
 
-    out = {q.name: q.sql for q in parse_file(Path(__file__).with_name("import_floor.sql"))}
-    names = {"users": "BenchCopyOutUsers", "aibridge_interceptions": "BenchCopyOutInterceptions",
-             "aibridge_token_usages": "BenchCopyOutTokenUsages", "aibridge_user_prompts": "BenchCopyOutUserPrompts",
-             "aibridge_tool_usages": "BenchCopyOutToolUsages", "aibridge_model_thoughts": "BenchCopyOutModelThoughts"}
+    registry.registry()
     data = {}
     with psycopg.connect(imported_dsn) as conn, conn.cursor() as cur:
-        for table, name in names.items():
-            with cur.copy(out[name]) as copy:
+        for table, name in copy_format.COPY_QUERIES.items():
+            # Read back with the import's own COPY statement turned round (sql/queries/bulk.sql),
+            # so the columns come out in the order the COPY in below takes them.
+            copy_in = registry.get(name).sql
+            assert copy_in.count("FROM STDIN") == 1, name
+            with cur.copy(copy_in.replace("FROM STDIN", "TO STDOUT")) as copy:
                 data[table] = b"".join(bytes(chunk) for chunk in copy)
     target = fresh_database(server_dsn, "floor")
     try:
         with psycopg.connect(target) as conn:
-            registry.registry()
             conn.execute(registry.get("ImportPrepareSession").sql)
             server0, t = server_cpu(pgdata), time.perf_counter()
             with conn.cursor() as cur:
