@@ -9,18 +9,9 @@ from typing import Optional
 
 import typer
 
-from aibridge_cli.commands.export_otlp import need, otlp_cmd
-from aibridge_cli.options import (
-    ClientOpt,
-    InitiatorOpt,
-    ModelOpt,
-    ProviderOpt,
-    note,
-    parse_time,
-    read_db,
-    redaction,
-    resolve_user,
-)
+from aibridge_cli.commands.export_otlp import otlp_cmd
+from aibridge_cli.commands.export_scope import need, scope
+from aibridge_cli.options import ClientOpt, InitiatorOpt, ModelOpt, ProviderOpt, note, parse_time, read_db
 
 app = typer.Typer(help="Export the data: Parquet files for a data lake, OpenTelemetry spans for a tracing backend.",
                   no_args_is_help=True)
@@ -64,7 +55,6 @@ def parquet_cmd(
     """
     need("pyarrow")
     from aibridge_cli.data import export
-    from aibridge_cli.policy.redaction import Policy
 
     wanted = export.parse_tables(tables)
     window = export.Window.whole_days(parse_time(since, "--since"), parse_time(until, "--until"))
@@ -72,15 +62,11 @@ def parquet_cmd(
         from aibridge_cli.errors import BadInput
 
         raise BadInput(f"{directory} is not a directory", hint="give a directory for the export (created if missing)")
-    policy = redaction(ctx) or Policy()
     with read_db(ctx) as conn:
-        filters = export.Filters(resolve_user(conn, initiator), provider, model, client)
-        subject = getattr(conn, "subject", None)  # --as
-        restricted = subject is not None and not subject.sees_all
+        sc = scope(ctx, conn, initiator, provider, model, client)
         with export.locked(directory), _progress("exporting") as (on_total, advance):
-            job = export.ParquetExport(conn, directory, filters, window, full=full, policy=policy,
-                                       signature=export.signature(filters, subject, policy),
-                                       all_users=not filters.any() and not restricted,
+            job = export.ParquetExport(conn, directory, sc.filters, window, full=full, policy=sc.policy,
+                                       signature=sc.signature, all_users=not sc.filters.any() and not sc.restricted,
                                        on_total=on_total, advance=advance)
             results = job.run(wanted)
     from aibridge_cli.views.export import parquet_summary

@@ -12,31 +12,11 @@ from typing import Optional
 
 import typer
 
+from aibridge_cli.commands.export_scope import need, scope
 from aibridge_cli.errors import AibridgeError, BadInput
-from aibridge_cli.options import (
-    ClientOpt,
-    InitiatorOpt,
-    ModelOpt,
-    ProviderOpt,
-    note,
-    parse_time,
-    read_db,
-    redaction,
-    resolve_user,
-)
+from aibridge_cli.options import ClientOpt, InitiatorOpt, ModelOpt, ProviderOpt, note, parse_time, read_db
 
 STATE_VERSION = 1
-
-
-def need(module: str) -> None:
-    """The export packages are an optional extra: say how to get them rather than a traceback."""
-    import importlib
-
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        raise AibridgeError(f"{module} is not installed; the export commands need it",
-                            hint="pip install 'aibridge[export]'") from None
 
 
 def otlp_cmd(
@@ -75,8 +55,6 @@ def otlp_cmd(
     """
     need("opentelemetry.proto")
     from aibridge_cli.data import otlp
-    from aibridge_cli.data.export import Filters, signature
-    from aibridge_cli.policy.redaction import Policy
     from aibridge_cli.views.export import otlp_summary
 
     if endpoint and output != "-":
@@ -84,13 +62,12 @@ def otlp_cmd(
     url = _traces_url(endpoint) if endpoint else None
     extra = _headers(headers)
     after, before = parse_time(since, "--since"), parse_time(until, "--until")
-    policy = redaction(ctx) or Policy()
     with read_db(ctx) as conn:
-        filters = Filters(resolve_user(conn, initiator), provider, model, client)
-        sig = signature(filters, getattr(conn, "subject", None), policy)
+        sc = scope(ctx, conn, initiator, provider, model, client)
+        sig = sc.signature
         saved = _load_state(state, sig)
-        builder = otlp.SpanBuilder(policy, service_name)
-        stream = otlp.batches(conn, builder, after=saved, since=after, until=before, filters=filters.params(),
+        builder = otlp.SpanBuilder(sc.policy, service_name)
+        stream = otlp.batches(conn, builder, after=saved, since=after, until=before, filters=sc.filters.params(),
                               size=batch_size)
         totals = [0, 0, 0, 0]  # interceptions, spans, batches, rejected
         if url:
