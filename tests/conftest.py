@@ -97,6 +97,16 @@ def empty_dsn(server_dsn) -> str:
     _drop_database(server_dsn, name)
 
 
+@pytest.fixture(scope="module")
+def module_conn(server_dsn, template_dsn):
+    """One migrated database for a whole test module (autocommit): for checks that only read,
+    or roll back what they change."""
+    name = _fresh_database(server_dsn, TEMPLATE)
+    with psycopg.connect(make_conninfo(server_dsn, dbname=name), autocommit=True) as c:
+        yield c
+    _drop_database(server_dsn, name)
+
+
 @pytest.fixture
 def small_batches(monkeypatch):
     """Tiny import batches, so that earlier batches are already COPYed when a later line fails."""

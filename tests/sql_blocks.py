@@ -137,17 +137,6 @@ def mutants(block: Block) -> Iterator[tuple[str, str]]:
 
 # ---------------------------------------------------------------- running the copies
 
-def module_database(server_dsn):
-    """One database for a whole test module: the checks only read, or roll back what they change."""
-    from conftest import TEMPLATE, _drop_database, _fresh_database
-    from psycopg.conninfo import make_conninfo
-
-    name = _fresh_database(server_dsn, TEMPLATE)
-    with psycopg.connect(make_conninfo(server_dsn, dbname=name), autocommit=True) as c:
-        yield c
-    _drop_database(server_dsn, name)
-
-
 def run_sql(conn, q, sql, params):
     cur = conn.cursor(row_factory=row_factory)
     cur.execute(sql, registry.bind(q, params))

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 from factories import add_interception, add_user, at
-from sql_blocks import assert_every_condition_matters, blocks_in, file_blocks, module_database, normalised
+from sql_blocks import assert_every_condition_matters, blocks_in, file_blocks, normalised
 
 from aibridge_cli.sqlc import registry
 
@@ -73,13 +73,8 @@ def test_unbalanced_markers_are_refused():
 # ---------------------------------------------------------------- hand-made rows
 
 @pytest.fixture(scope="module")
-def list_conn(server_dsn, template_dsn):
-    yield from module_database(server_dsn)
-
-
-@pytest.fixture(scope="module")
-def rows(list_conn):
-    conn = list_conn
+def rows(module_conn):
+    conn = module_conn
     """Interceptions that differ in every filtered column; `ghost` has no users row."""
     ann, bob = add_user(conn, "ann"), add_user(conn, "bob")
     ghost = uuid.uuid4()
@@ -241,8 +236,8 @@ CASES = {**{name: (list_cases, make) for name, make in LIST_QUERIES.items()},
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_every_condition_of_every_copy_changes_an_answer(list_conn, rows, name):
-    conn = list_conn
+def test_every_condition_of_every_copy_changes_an_answer(module_conn, rows, name):
+    conn = module_conn
     q = registry.get(name)
     make_cases, make_checks = CASES[name]
     checks = [c for f in make_cases(rows) if set(f) <= set(q.params) for c in make_checks(rows, f)]

@@ -9,21 +9,16 @@ import uuid
 
 import pytest
 from factories import add_interception, add_prompt, add_thought, add_token_usage, add_tool_usage, add_user, at
-from sql_blocks import assert_every_condition_matters, module_database
+from sql_blocks import assert_every_condition_matters
 
 from aibridge_cli.sqlc import registry
 from aibridge_cli.sqlc.translate import NIL_UUID
 
 
 @pytest.fixture(scope="module")
-def prune_conn(server_dsn, template_dsn):
-    yield from module_database(server_dsn)
-
-
-@pytest.fixture(scope="module")
-def old(prune_conn):
+def old(module_conn):
     """Old interceptions, two of them starting at the same instant, with a child row each."""
-    conn = prune_conn
+    conn = module_conn
     u = add_user(conn, "pat")
     same = at(30)
     spec = [at(0), at(10), same, same, at(40), at(50)]
@@ -116,12 +111,12 @@ PRUNE_CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(PRUNE_CASES))
-def test_every_condition_of_every_prune_copy_changes_an_answer(prune_conn, old, name):
-    with prune_conn.transaction(force_rollback=True):
+def test_every_condition_of_every_prune_copy_changes_an_answer(module_conn, old, name):
+    with module_conn.transaction(force_rollback=True):
         if name in ORPHAN_TABLE:
             # Orphans: the interceptions of the three oldest are gone, their child rows stay.
-            prune_conn.execute("DELETE FROM aibridge_interceptions WHERE id = ANY(%s)", [[i["id"] for i in old[:3]]])
-        _prune_checks(prune_conn, old, name)
+            module_conn.execute("DELETE FROM aibridge_interceptions WHERE id = ANY(%s)", [[i["id"] for i in old[:3]]])
+        _prune_checks(module_conn, old, name)
 
 
 def _prune_checks(conn, old, name):
