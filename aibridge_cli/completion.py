@@ -15,11 +15,9 @@ import time
 from pathlib import Path
 
 CACHE_SECONDS = 300
-# kind -> the query and its parameters
-QUERIES = {"models": ("CompleteInterceptionValues", {"field": "model", "max_values": 200}),
-           "providers": ("CompleteInterceptionValues", {"field": "provider", "max_values": 50}),
-           "clients": ("CompleteInterceptionValues", {"field": "client", "max_values": 50}),
-           "users": ("CompleteUsernames", {})}
+# Kinds read from the interceptions: the column (CompleteInterceptionValues' @field) and how
+# many values to offer at most. The fourth kind, "users", comes from CompleteUsernames.
+FIELDS = {"models": ("model", 200), "providers": ("provider", 50), "clients": ("client", 50)}
 
 
 def cache_dir() -> Path:
@@ -59,8 +57,7 @@ def values(kind: str) -> list[str]:
             return json.loads(path.read_text())
     except (OSError, ValueError):
         pass
-    name, params = QUERIES[kind]
-    found = _fetch(dsn, name, params)
+    found = _fetch(dsn, kind)
     if not found:  # nothing to keep: a database that fills up soon is asked again next time
         return []
     try:
@@ -73,7 +70,7 @@ def values(kind: str) -> list[str]:
     return found
 
 
-def _fetch(dsn: str, name: str, params: dict) -> list[str] | None:
+def _fetch(dsn: str, kind: str) -> list[str] | None:
     try:
         import psycopg
 
@@ -81,7 +78,12 @@ def _fetch(dsn: str, name: str, params: dict) -> list[str] | None:
 
         with psycopg.connect(dsn, connect_timeout=1, options="-c statement_timeout=1000",
                              prepare_threshold=None) as conn:
-            return [r["value"] for r in query.many(conn, name, **params) if r["value"]]
+            if kind == "users":
+                rows = query.many(conn, "CompleteUsernames")
+            else:
+                field, most = FIELDS[kind]
+                rows = query.many(conn, "CompleteInterceptionValues", field=field, max_values=most)
+            return [r["value"] for r in rows if r["value"]]
     except Exception:  # unreachable, missing tables, timeout: complete nothing rather than fail
         return None
 
