@@ -60,6 +60,9 @@ def main() -> None:
     home = Path(args.home or tempfile.mkdtemp(prefix="aibridge-startup-"))
     env = {**os.environ, "AIBRIDGE_HOME": str(home), "COLUMNS": "120"}
     env.pop("AIBRIDGE_DSN", None)
+    # An installed package has its bytecode compiled (pip does it); a checkout run with
+    # PYTHONDONTWRITEBYTECODE would compile every module on every run, ~25 ms that no user pays.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     demo = subprocess.run([sys.executable, "-m", "aibridge_cli", "demo", "-n", str(args.interceptions), "--seed", "1"],
                           env=env, capture_output=True, text=True)
     if demo.returncode not in (0,) and "not empty" not in demo.stderr and "already" not in demo.stderr:

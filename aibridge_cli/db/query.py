@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-import psycopg
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psycopg
 
 from aibridge_cli.db.errors import translate_errors
 from aibridge_cli.policy import access
