@@ -3,16 +3,13 @@
 import uuid
 
 import pytest
-
-from aibridge_cli.policy import access
+from factories import add_interception, add_user, at
 
 from aibridge_cli.db import query
-
+from aibridge_cli.db.connect import Settings, connect
+from aibridge_cli.policy import access
 from aibridge_cli.sqlc import registry
-from aibridge_cli.db.connect import Settings
 from aibridge_cli.sqlc.translate import parse_text
-from aibridge_cli.db.connect import connect
-from factories import add_interception, add_user, at
 
 PROBE = """
 -- name: ProbeAuthzList :many

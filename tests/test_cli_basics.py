@@ -4,10 +4,9 @@ import subprocess
 import sys
 
 import pytest
-from aibridge_cli.db.connect import connect
-from aibridge_cli.db.connect import Settings
-
 from conftest import make_cli
+
+from aibridge_cli.db.connect import Settings, connect
 
 
 def test_help_and_version():
@@ -20,8 +19,9 @@ def test_help_and_version():
 
 
 def test_every_command_has_dash_h():
-    from aibridge_cli.cli import app
     from typer.main import get_command
+
+    from aibridge_cli.cli import app
 
     run = make_cli(None)
     root = get_command(app)

@@ -6,8 +6,15 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from aibridge_cli.errors import (
-    MIGRATE_HINT, AibridgeError, BadInput, DatabaseUnavailable, PermissionDenied, QueryTimeout, SchemaMissing,
+    MIGRATE_HINT,
+    AibridgeError,
+    BadInput,
+    DatabaseUnavailable,
+    PermissionDenied,
+    QueryTimeout,
+    SchemaMissing,
 )
+
 
 def first_line(e: Exception) -> str:
     text = str(e).strip()

@@ -11,11 +11,9 @@ from pathlib import Path
 
 import psycopg
 
-from aibridge_cli.db import query
-
-from aibridge_cli.db import embedded
-from aibridge_cli.sqlc.registry import sql_dir
+from aibridge_cli.db import embedded, query
 from aibridge_cli.db.errors import translate_errors
+from aibridge_cli.sqlc.registry import sql_dir
 
 
 def migration_files() -> list[tuple[str, Path]]:

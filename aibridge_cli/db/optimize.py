@@ -13,9 +13,9 @@ from functools import lru_cache
 import psycopg
 
 from aibridge_cli.db import query
+from aibridge_cli.db.errors import translate_errors
 from aibridge_cli.sqlc.registry import sql_dir
 from aibridge_cli.sqlc.translate import parse_file
-from aibridge_cli.db.errors import translate_errors
 
 
 @dataclass

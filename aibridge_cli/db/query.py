@@ -5,9 +5,7 @@ Knows psycopg and SQL; never prints.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:
     import psycopg

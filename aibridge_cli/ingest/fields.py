@@ -16,10 +16,19 @@ from datetime import datetime
 from typing import Callable
 
 from aibridge_cli.ingest.limits import FieldError
-from aibridge_cli.ingest.readers import (
-    MAX_BIGINT, UUID_FORM, _check_fields, _missing, count, flag, metadata, text, time_value, uuid_text,
-)
 from aibridge_cli.ingest.limits import limited as _limited
+from aibridge_cli.ingest.readers import (
+    MAX_BIGINT,
+    UUID_FORM,
+    _check_fields,
+    _missing,
+    count,
+    flag,
+    metadata,
+    text,
+    time_value,
+    uuid_text,
+)
 from aibridge_cli.timeparse import MAX_TIME as _MAX
 from aibridge_cli.timeparse import MIN_TIME as _MIN
 

@@ -35,7 +35,22 @@ from aibridge_cli.ingest.batch import (
     UserLine,
 )
 from aibridge_cli.ingest.copytext import (  # noqa: F401  (the parser's COPY text helpers; tests read them here)
-    RFC3339, _JSON_SCALAR, _UTC, _are_two_uuids, _dumps, _fromiso, _is_any_uuid, _is_uuid, _meta, _new, encode_input, json_text, opt, plain_json, time_text, when,
+    _JSON_SCALAR,
+    _UTC,
+    RFC3339,
+    _are_two_uuids,
+    _dumps,
+    _fromiso,
+    _is_any_uuid,
+    _is_uuid,
+    _meta,
+    _new,
+    encode_input,
+    json_text,
+    opt,
+    plain_json,
+    time_text,
+    when,
 )
 from aibridge_cli.ingest.fields import FieldError
 from aibridge_cli.ingest.limits import JSON_DEPTH, TEXT_BYTES, depth_over, names_over, over

@@ -14,7 +14,6 @@ import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 
-
 # Site roles that read every interception (a deployment's rbac_roles).
 SEE_ALL = ("owner", "auditor")
 MARKER = re.compile(r"^[ \t]*--[ \t]*@authorize_filter[ \t]*$", re.MULTILINE)

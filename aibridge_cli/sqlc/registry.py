@@ -9,7 +9,6 @@ from pathlib import Path
 from aibridge_cli.errors import QueryFileError
 from aibridge_cli.sqlc.translate import Query, parse_file
 
-
 _NAME = re.compile(r"^--\s*name:\s*(\w+)", re.M)
 
 
