@@ -101,3 +101,29 @@ def test_telemetry_chart_needs_by_and_a_known_series(cli):
     assert cli("telemetry", "summary", "--chart", "requests").exit_code == 2
     r = cli("telemetry", "summary", "--by", "day", "--chart", "bogus")
     assert r.exit_code == 2 and "unknown series" in r.stderr
+
+
+def test_spend_chart_totals_equal_the_spend_rows(cli, week, monkeypatch):
+    import json
+
+    monkeypatch.setenv("COLUMNS", "100")
+    window = ("--since", "2026-11-02T00:00:00Z", "--until", "2026-11-09T00:00:00Z", "--by", "day,model")
+    rows = json.loads(cli("spend", *window, "-f", "json").stdout)
+    expected: dict[str, float] = {}
+    for r in rows:
+        expected[r["day"]] = expected.get(r["day"], 0.0) + float(r["cost_usd"])
+    assert expected and all(v > 0 for v in expected.values())
+    r = cli("spend", *window, "--chart", "cost")
+    assert r.exit_code == 0, r.stderr
+    lines = [line for line in r.stdout.splitlines() if line[:4] == "2026"]
+    shown = {line[:10]: line.rsplit(" ", 1)[1] for line in lines}
+    assert list(shown) == [f"2026-11-0{d}" for d in range(2, 9)]
+    for day, label in shown.items():
+        want = expected.get(day, 0.0)
+        if label == "<$0.01":
+            assert 0 < want < 0.01, (day, label, want)
+        else:
+            assert abs(float(label.lstrip("$").replace(",", "")) - want) < 0.006, (day, label, want)
+    assert "by model" in r.stdout
+    bad = cli("spend", "--by", "model", "--chart", "cost")
+    assert bad.exit_code == 2 and "--by day, week or month" in bad.stderr

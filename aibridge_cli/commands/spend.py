@@ -54,6 +54,20 @@ class OverBudget(AibridgeError):
     exit_code = EXIT_OVER_BUDGET
 
 
+def _check_chart(chart: Optional[str], keys, fmt: str) -> None:
+    from aibridge_cli.views.spend import CHART_METRICS, PERIODS
+
+    if chart is None:
+        return
+    if chart not in CHART_METRICS:
+        raise BadInput(f"--chart: unknown series {chart!r}", hint=f"use one of {', '.join(CHART_METRICS)}")
+    if not any(k in PERIODS for k in keys):
+        raise BadInput("--chart needs --by day, week or month", hint="e.g. --since 30d --by day,model --chart cost")
+    if fmt != "table":
+        raise BadInput(f"--chart draws on a terminal; it does not go with --format {fmt}",
+                       hint="leave out --chart for machine formats")
+
+
 def register(root: typer.Typer, name: str) -> None:
     root.add_typer(app, name=name)
 
@@ -83,6 +97,8 @@ def spend_cmd(
     client: Optional[str] = ClientOpt,
     prices: Optional[str] = PricesOpt,
     price_source: str = SourceOpt,
+    chart: Optional[str] = typer.Option(None, "--chart", help="Draw cost or tokens per --by day|week|month as bars, "
+                                        "stacked by the first other --by key (table format)."),
     fmt: str = FormatOpt,
 ):
     """Tokens and cost of the token usages created in [--since, --until), one total or one row
@@ -95,12 +111,14 @@ def spend_cmd(
       aibridge spend --since 30d --by user
       aibridge spend --by day,model --tz Europe/Berlin -f csv
       aibridge spend --since 7d --by session -u alice-haddad
+      aibridge spend --since 30d --by day,model --chart cost
     """
     if ctx.invoked_subcommand is not None:
         return
     from aibridge_cli.data import spend as data
 
     keys = data.parse_by(by)
+    _check_chart(chart, keys, fmt)
     with read_db(ctx) as conn:
         zone, start, end, present, pricer, initiator_id = _prepare(ctx, conn, since, until, tz, initiator, prices, price_source)
         result = data.summarize(conn, since=start, until=end, tz=zone, by=keys, pricer=pricer, present=present,
@@ -112,7 +130,13 @@ def spend_cmd(
 
         note(f"window: token usage created in {window}" + (f", by {','.join(keys)}" if keys else ""))
         total = result.total()
-        if result.rows:
+        if chart:
+            from aibridge_cli.data.telemetry import zone as zone_info
+
+            period = next(k for k in keys if k in view.PERIODS)
+            con = console()
+            con.print(view.chart(result.rows, keys, chart, view.periods(start, end, period, zone_info(zone)), con.width))
+        elif result.rows:
             console().print(view.spend_table(result.rows, result.columns, total))
         else:
             note("no token usage in this window")

@@ -163,3 +163,48 @@ def _when(word: str, t: Optional[datetime]) -> str:
 
 def _rate(value) -> str:
     return "$" + format(Decimal(value).normalize(), "f")
+
+
+PERIODS = ("day", "week", "month")
+CHART_METRICS = ("cost", "tokens")
+
+
+def periods(start: datetime, end: datetime, period: str, zone) -> list[str]:
+    """Every day, week (from Monday) or month of [start, end) in the zone, as its first date."""
+    from datetime import timedelta
+
+    first = start.astimezone(zone).date()
+    last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    if period == "week":
+        first -= timedelta(days=first.weekday())
+    elif period == "month":
+        first = first.replace(day=1)
+    out = []
+    while first <= last:
+        out.append(first.isoformat())
+        if period == "day":
+            first += timedelta(days=1)
+        elif period == "week":
+            first += timedelta(days=7)
+        else:
+            first = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return out
+
+
+def chart(rows: Sequence[dict], keys: Sequence[str], metric: str, labels: Sequence[str], width: int = 80):
+    """`spend --chart`: cost (or tokens) per period, stacked by the first other --by key."""
+    from aibridge_cli.views.chart import bar_chart
+
+    period = next(k for k in keys if k in PERIODS)
+    split = next((k for k in keys if k != period), None)
+    split_col = "user_username" if split == "user" else split
+    points = []
+    for r in rows:
+        value = r["cost_usd"] if metric == "cost" else (r["input_tokens"] + r["output_tokens"]
+                                                         + r["cache_read_tokens"] + r["cache_write_tokens"])
+        points.append({"period": str(r[period]), "split": str(r.get(split_col) or "Unknown") if split else None,
+                       "value": value})
+    fmt = money if metric == "cost" else (lambda v: f"{v:,.0f}")
+    title = f"{metric} per {period}" + (f", by {split}" if split else "")
+    return bar_chart(points, "period", "value", "split" if split else None, width=width, title=title,
+                     fmt=fmt, periods=labels)
