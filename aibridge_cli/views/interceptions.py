@@ -57,27 +57,28 @@ def _newer_fields(r: dict) -> list[tuple[str, str]]:
 
 
 def list_table(rows: Sequence[dict], *, with_details: bool = False) -> FitTable:
-    """Too wide for the terminal: provider goes first, then duration, client, tools, out, in;
-    the prompt takes what the others leave. The id is never shortened: `show` and --after-id
-    take it."""
+    """The id is kept whole (`show` and --after-id take it); then, most telling first: when,
+    who, the model, the tokens (with details), the client, the prompt (which shrinks before
+    anything is dropped), the duration, the tools, the provider."""
     columns = [
-        Column("started_at", [cell(r.get("started_at")) for r in rows]),
-        Column("id", [str(r["id"]) for r in rows], min_width=36),
-        Column("initiator", [r.get("initiator_username") or str(r["initiator_id"]) for r in rows]),
+        Column("started_at", [cell(r.get("started_at")) for r in rows], drop=10),
+        Column("id", [str(r["id"]) for r in rows], keep=True),
+        Column("initiator", [r.get("initiator_username") or str(r["initiator_id"]) for r in rows], drop=9),
         Column("provider", [_provider(r) for r in rows], drop=1),
-        Column("model", [r.get("model") or "" for r in rows]),
-        Column("client", [client_name(r) for r in rows], drop=3),
-        Column("duration", [span(r.get("started_at"), r.get("ended_at")) for r in rows], numeric=True, drop=2),
+        Column("model", [r.get("model") or "" for r in rows], drop=8),
+        Column("client", [client_name(r) for r in rows], drop=5),
+        Column("duration", [span(r.get("started_at"), r.get("ended_at")) for r in rows], numeric=True, drop=3),
     ]
     if with_details:
         tokens = [r.get("token_usages") or [] for r in rows]
         prompts = [r.get("user_prompts") or [] for r in rows]
         columns += [
-            Column("in", [number(sum(t["input_tokens"] for t in ts)) for ts in tokens], numeric=True, drop=6),
-            Column("out", [number(sum(t["output_tokens"] for t in ts)) for ts in tokens], numeric=True, drop=5),
-            Column("tools", [one_line(_tool_names(r.get("tool_usages") or []), 40) for r in rows], drop=4),
+            Column("in", [number(sum(t["input_tokens"] for t in ts)) for ts in tokens], numeric=True, drop=7),
+            Column("out", [number(sum(t["output_tokens"] for t in ts)) for ts in tokens], numeric=True, drop=6),
+            Column("tools", [one_line(_tool_names(r.get("tool_usages") or []), 40) for r in rows], fit=20,
+                   min_width=PROMPT_MIN, drop=2),
             Column("prompt", [fold(ps[-1]["prompt"]) if ps else "" for ps in prompts], flex=PROMPT_FIT,
-                   min_width=PROMPT_MIN),
+                   min_width=PROMPT_MIN, drop=4),
         ]
     return FitTable(columns)
 

@@ -16,20 +16,28 @@ from aibridge_cli.views.text import cell, clock, duration, number, one_line, plu
 PROMPT_MIN = 16
 
 
+def models_cell(models: Sequence[str]) -> str:
+    """The first model whole, and how many more: a model name is never cut."""
+    if not models:
+        return ""
+    return models[0] + (f" +{len(models) - 1}" if len(models) > 1 else "")
+
+
 def list_table(rows: Sequence[dict]) -> FitTable:
-    """What fits a terminal (every column is in the machine formats): the id whole, so that it
-    can be pasted into `sessions show`, and the last prompt taking what room is left. A narrow
-    terminal drops client first, then models, threads, output, input, the prompt, the user."""
+    """What fits a terminal (every column is in the machine formats). The id is kept whole, so
+    that it can be pasted into `sessions show`; then, most telling first: when, who, with what
+    client and model, the tokens, the last prompt (which shrinks before anything is dropped),
+    the thread count. A missing client reads `Unknown`, as in telemetry and --client."""
     return FitTable([
-        Column("started_at", [when(r["started_at"]) for r in rows]),
-        Column("user", [r["user_username"] for r in rows], drop=7),
-        Column("client", [r["client"] or "" for r in rows], drop=1),
-        Column("models", [", ".join(r["models"]) for r in rows], drop=2),
-        Column("threads", [number(r["threads"]) for r in rows], numeric=True, drop=3),
-        Column("input", [number(r["input_tokens"]) for r in rows], numeric=True, drop=5),
-        Column("output", [number(r["output_tokens"]) for r in rows], numeric=True, drop=4),
-        Column("session_id", [r["session_id"] for r in rows]),
-        Column("last_prompt", [cell(r["last_prompt"], 200) for r in rows], drop=6, flex=PROMPT_MIN),
+        Column("started_at", [when(r["started_at"]) for r in rows], drop=9),
+        Column("user", [r["user_username"] or str(r.get("user_id") or "") for r in rows], drop=8),
+        Column("client", [r["client"] or "Unknown" for r in rows], drop=6),
+        Column("model", [models_cell(r["models"]) for r in rows], drop=7),
+        Column("threads", [number(r["threads"]) for r in rows], numeric=True, drop=1),
+        Column("input", [number(r["input_tokens"]) for r in rows], numeric=True, drop=4),
+        Column("output", [number(r["output_tokens"]) for r in rows], numeric=True, drop=3),
+        Column("session_id", [r["session_id"] for r in rows], keep=True),
+        Column("last_prompt", [cell(r["last_prompt"], 200) for r in rows], drop=5, flex=PROMPT_MIN),
     ])
 
 

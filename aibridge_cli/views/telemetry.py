@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Optional, Sequence
 
 from aibridge_cli.views.table import Column, FitTable
-from aibridge_cli.views.text import compact, millis, number, percent
+from aibridge_cli.views.text import millis, number, percent
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 BAR_WIDTH = 8
@@ -50,58 +50,58 @@ def totals(rows: Sequence[dict]) -> dict:
     return {k: sum(r[k] for r in rows) for k in keys}
 
 
-# Optional columns, dropped in this order while the table is wider than the terminal.
-DROP_ORDER = ("p99", "mcp err", "tok share", "req share", "output", "users")
+# Every column but the group keys and the request count, dropped in this order while the table
+# is wider than the terminal (bars and tails first; the tokens last). A group key (model, client)
+# is a name a user copies into --model/--client: never cut, dropped only when nothing else fits.
+DROP_ORDER = ("p99", "mcp err", "tok share", "req share", "p95", "mcp", "users", "cached", "p50", "tools",
+              "prompts", "failed", "output", "provider", "input")
 
 
 def summary_table(rows: Sequence[dict], by: Optional[str] = None, title: Optional[str] = None) -> FitTable:
     """The groups, then a totals footer. Unique users and percentiles do not add up across
-    groups, so the footer leaves them blank rather than print a wrong number. On a narrow
-    terminal the optional columns go (bars first) before any number is cut."""
+    groups, so the footer leaves them blank rather than print a wrong number. Counts are whole
+    (with separators) in every column; on a narrow terminal columns go by DROP_ORDER, and no
+    number or name is ever cut."""
     tot = totals(rows)
     all_tokens = tokens_of(tot)
 
     def share_cell(part: int, whole: int) -> str:
         return f"{bar(part / whole if whole else 0.0)} {percent(part, whole):>4}"
 
-    # (header, footer, cell of a row, numeric, may shrink)
+    # (header, footer, cell of a row, numeric)
     spec = []
     if by:
-        spec.append(("bucket", "total", lambda r: bucket_label(r.get("bucket"), by), False, False))
+        spec.append(("bucket", "total", lambda r: bucket_label(r.get("bucket"), by), False))
     spec += [
-        ("provider", "" if by else "total", lambda r: r["provider"], False, False),
-        ("model", "", lambda r: r["model"], False, True),
-        ("client", "", lambda r: r["client"], False, True),
-        ("requests", number(tot["interception_count"]), lambda r: number(r["interception_count"]), True, False),
-        ("req share", "", lambda r: share_cell(r["interception_count"], tot["interception_count"]), False, False),
+        ("provider", "" if by else "total", lambda r: r["provider"], False),
+        ("model", "", lambda r: r["model"], False),
+        ("client", "", lambda r: r["client"] or "Unknown", False),
+        ("requests", number(tot["interception_count"]), lambda r: number(r["interception_count"]), True),
+        ("req share", "", lambda r: share_cell(r["interception_count"], tot["interception_count"]), False),
     ]
     if rows and "interception_failed_count" in rows[0]:  # the 2026-08 layout: failed interceptions
-        spec.append(("failed", compact(sum(r["interception_failed_count"] for r in rows)),
-                     lambda r: compact(r["interception_failed_count"]), True, False))
+        spec.append(("failed", number(sum(r["interception_failed_count"] for r in rows)),
+                     lambda r: number(r["interception_failed_count"]), True))
     spec += [
-        ("users", "", lambda r: number(r["unique_initiator_count"]), True, False),
-        ("prompts", compact(tot["user_prompts_count"]), lambda r: compact(r["user_prompts_count"]), True, False),
-        ("input", compact(tot["token_count_input"]), lambda r: compact(r["token_count_input"]), True, False),
-        ("output", compact(tot["token_count_output"]), lambda r: compact(r["token_count_output"]), True, False),
-        ("tok share", "", lambda r: share_cell(tokens_of(r), all_tokens), False, False),
-        ("cached", cache_read_ratio(tot), cache_read_ratio, True, False),
-        ("p50", "", lambda r: millis(r["interception_duration_p50_millis"]), True, False),
-        ("p95", "", lambda r: millis(r["interception_duration_p95_millis"]), True, False),
-        ("p99", "", lambda r: millis(r["interception_duration_p99_millis"]), True, False),
-        ("tools", compact(tot["tool_calls_count_non_injected"]),
-         lambda r: compact(r["tool_calls_count_non_injected"]), True, False),
-        ("mcp", compact(tot["tool_calls_count_injected"]), lambda r: compact(r["tool_calls_count_injected"]), True, False),
-        ("mcp err", compact(tot["injected_tool_call_error_count"]),
-         lambda r: compact(r["injected_tool_call_error_count"]), True, False),
+        ("users", "", lambda r: number(r["unique_initiator_count"]), True),
+        ("prompts", number(tot["user_prompts_count"]), lambda r: number(r["user_prompts_count"]), True),
+        ("input", number(tot["token_count_input"]), lambda r: number(r["token_count_input"]), True),
+        ("output", number(tot["token_count_output"]), lambda r: number(r["token_count_output"]), True),
+        ("tok share", "", lambda r: share_cell(tokens_of(r), all_tokens), False),
+        ("cached", cache_read_ratio(tot), cache_read_ratio, True),
+        ("p50", "", lambda r: millis(r["interception_duration_p50_millis"]), True),
+        ("p95", "", lambda r: millis(r["interception_duration_p95_millis"]), True),
+        ("p99", "", lambda r: millis(r["interception_duration_p99_millis"]), True),
+        ("tools", number(tot["tool_calls_count_non_injected"]),
+         lambda r: number(r["tool_calls_count_non_injected"]), True),
+        ("mcp", number(tot["tool_calls_count_injected"]), lambda r: number(r["tool_calls_count_injected"]), True),
+        ("mcp err", number(tot["injected_tool_call_error_count"]),
+         lambda r: number(r["injected_tool_call_error_count"]), True),
     ]
     columns = []
-    for header, footer, cell, numeric, shrink in spec:
-        col = Column(header, [cell(r) for r in rows], numeric=numeric, footer=footer,
-                     drop=DROP_ORDER.index(header) + 1 if header in DROP_ORDER else None)
-        natural = col.natural()
-        # A name may shrink to 8 cells (counted at up to 14 when choosing what to drop); a number never.
-        col.fit, col.min_width = (14, min(natural, 8)) if shrink else (None, natural)
-        columns.append(col)
+    for header, footer, cell, numeric in spec:
+        columns.append(Column(header, [cell(r) for r in rows], numeric=numeric, footer=footer,
+                              drop=DROP_ORDER.index(header) + 1 if header in DROP_ORDER else None))
     # Two spaces between columns, not three: this table is wide.
     return FitTable(columns, title=title, dense=True, footer=True)
 
