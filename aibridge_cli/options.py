@@ -229,24 +229,27 @@ def redaction(ctx: typer.Context):
 
 
 def emit(ctx: typer.Context, rows: Iterable[dict], fmt: str, columns: Optional[Sequence[str]] = None,
-         title: Optional[str] = None, numeric: Sequence[str] = ()) -> int:
-    return emit_with(redaction(ctx), rows, fmt, columns, title, numeric, page=ctx.find_root().obj.pager)
+         title: Optional[str] = None, numeric: Sequence[str] = (), layout: Optional[dict] = None) -> int:
+    """`layout`: the table format's Column options per column (views.table.rows_table)."""
+    return emit_with(redaction(ctx), rows, fmt, columns, title, numeric, page=ctx.find_root().obj.pager,
+                     layout=layout)
 
 
 def emit_with(policy, rows: Iterable[dict], fmt: str, columns: Optional[Sequence[str]] = None,
-              title: Optional[str] = None, numeric: Sequence[str] = (), page: bool = False) -> int:
+              title: Optional[str] = None, numeric: Sequence[str] = (), page: bool = False,
+              layout: Optional[dict] = None) -> int:
     from aibridge_cli import pager
     from aibridge_cli.views.formats import write_rows
 
     if policy is not None and policy.active:
         rows, columns = policy.rows(rows), policy.columns(columns)
     if not pager.wanted(fmt, page):
-        return write_rows(rows, fmt, sys.stdout, columns=columns, title=title, numeric=numeric)
+        return write_rows(rows, fmt, sys.stdout, columns=columns, title=title, numeric=numeric, layout=layout)
     import io
 
     buf = io.StringIO()
     with pager.terminal_width():
-        n = write_rows(rows, fmt, buf, columns=columns, title=title, numeric=numeric)
+        n = write_rows(rows, fmt, buf, columns=columns, title=title, numeric=numeric, layout=layout)
     pager.show(buf.getvalue())
     return n
 

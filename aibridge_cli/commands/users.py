@@ -10,10 +10,16 @@ from aibridge_cli.data import users
 from aibridge_cli.errors import BadInput
 from aibridge_cli.ingest import fields
 from aibridge_cli.options import FORMAT_HELP, FormatOpt, emit, optional_format, read_db, write_db
+from aibridge_cli.timeparse import TIME_FORMS, parse_time
 
 app = typer.Typer(help="Manage the users that interceptions belong to (initiators).", no_args_is_help=True)
 
 COLUMNS = ["id", "username", "name", "email", "avatar_url", "rbac_roles", "created_at"]
+# The table of `users list` on a narrow terminal: the username (what --initiator takes) always
+# whole; then the id, roles, name, email, created_at; the avatar URL goes first.
+LIST_LAYOUT = {"username": {"keep": True}, "id": {"drop": 7}, "rbac_roles": {"drop": 6},
+               "name": {"drop": 5, "fit": 20, "min_width": 8}, "deleted": {"drop": 4}, "email": {"drop": 3},
+               "created_at": {"drop": 2}, "avatar_url": {"drop": 1}}
 
 
 @app.command("add")
@@ -56,6 +62,8 @@ def list_users(
     ctx: typer.Context,
     role: Optional[str] = typer.Option(None, "--role", help="Only users with this site role (owner or auditor)."),
     include_deleted: bool = typer.Option(False, "--include-deleted", help="Also list deleted users."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only users with an interception started at or "
+                                        "after this time (" + TIME_FORMS + ")."),
     fmt: str = FormatOpt,
 ):
     """List users by username.
@@ -65,13 +73,15 @@ def list_users(
     \b
       aibridge users list
       aibridge users list --role owner -f csv
+      aibridge users list --since 1mo
     """
     if role is not None and role.strip().lower() not in fields.ROLES:
         raise BadInput(f"--role: unknown role {role!r}", hint=f"use one of {', '.join(fields.ROLES)}")
+    after = parse_time(since, "--since") if since is not None else None
     cols = COLUMNS[:6] + (["deleted"] if include_deleted else []) + ["created_at"]
     with read_db(ctx) as conn:
-        rows = users.list_users(conn, (role or "").strip().lower(), include_deleted)
-    emit(ctx, rows, fmt, columns=cols)
+        rows = users.list_users(conn, (role or "").strip().lower(), include_deleted, after)
+    emit(ctx, rows, fmt, columns=cols, layout=LIST_LAYOUT)
 
 
 def register(root, name) -> None:

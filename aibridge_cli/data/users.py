@@ -9,8 +9,12 @@ connected, never for --help or bad input.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 
 from aibridge_cli.errors import AibridgeError
+
+# The SQL's "no bound" value for --since.
+ZERO_TIME = datetime(1, 1, 1, tzinfo=timezone.utc)
 
 
 def add(conn, rec: dict) -> dict:
@@ -33,11 +37,13 @@ def add(conn, rec: dict) -> dict:
     raise AibridgeError(f"a user with id {uid} already exists", hint="leave out --id for a new random id")
 
 
-def list_users(conn, role: str = "", include_deleted: bool = False) -> list[dict]:
-    """Users by username; `role` ('' for any) keeps those with that site role. Read `--as` a
-    member, the member's own row only: what the member's own database role reads."""
+def list_users(conn, role: str = "", include_deleted: bool = False, since=None) -> list[dict]:
+    """Users by username; `role` ('' for any) keeps those with that site role, `since` (an aware
+    datetime) those with an interception started at or after it. Read `--as` a member, the
+    member's own row only: what the member's own database role reads."""
     from aibridge_cli.db import query
 
     subject = getattr(conn, "subject", None)
     only = subject.id if subject is not None and not subject.sees_all else None
-    return query.many(conn, "ListUsers", include_deleted=include_deleted, role=role, only_id=only)
+    return query.many(conn, "ListUsers", include_deleted=include_deleted, role=role, only_id=only,
+                      started_after=since or ZERO_TIME)

@@ -10,11 +10,11 @@ import csv
 import json
 import os
 import sys
-from typing import IO, Iterable, Iterator, Sequence
+from typing import IO, Iterable, Iterator, Mapping, Sequence
 
 # Value conversions live in views.text; they are named here too because the formats are where
 # callers look for "the JSON of a row".
-from aibridge_cli.views.table import rows_table
+from aibridge_cli.views.table import numeric_values, rows_table
 from aibridge_cli.views.text import cell_text, dumps, to_json_value  # noqa: F401
 
 FORMATS = ("table", "json", "jsonl", "csv", "tsv", "markdown")
@@ -34,7 +34,7 @@ def columns_of(rows: Sequence[dict], columns: Sequence[str] | None) -> list[str]
 
 def write_rows(rows: Iterable[dict], fmt: str, out: IO[str] | None = None,
                columns: Sequence[str] | None = None, title: str | None = None,
-               numeric: Sequence[str] = ()) -> int:
+               numeric: Sequence[str] = (), layout: Mapping[str, dict] | None = None) -> int:
     """Write rows in a format; returns how many rows were written."""
     out = out or sys.stdout
     if fmt == "json":
@@ -53,10 +53,12 @@ def write_rows(rows: Iterable[dict], fmt: str, out: IO[str] | None = None,
         from tabulate import tabulate
 
         body = [[cell_text(r.get(c)).replace("|", "\\|").replace("\n", " ") for c in cols] for r in materialised]
-        out.write(tabulate(body, headers=cols, tablefmt="github", disable_numparse=True) + "\n")
+        align = ["right" if c in numeric or numeric_values([r.get(c) for r in materialised]) else "left" for c in cols]
+        out.write(tabulate(body, headers=cols, tablefmt="github", disable_numparse=True,
+                           colalign=align if cols else None) + "\n")
         return len(materialised)
     if fmt == "table":
-        console(out).print(rows_table(materialised, cols, title=title, numeric=numeric))
+        console(out).print(rows_table(materialised, cols, title=title, numeric=numeric, layout=layout))
         return len(materialised)
     raise ValueError(f"unknown format {fmt!r}")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from aibridge_cli.views.text import cell, cut
 
@@ -140,17 +140,21 @@ class FitTable:
         yield self.table(options.max_width)
 
 
-def rows_table(rows: Sequence[dict], cols: Sequence[str], title: Optional[str] = None,
-               numeric: Sequence[str] = ()) -> FitTable:
-    """Any rows as a table, every value a short cell; a column whose values are all numbers
-    is right-aligned. Nothing is dropped: these are the columns the caller asked for."""
-    def is_number(v) -> bool:
-        return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+def numeric_values(values: Sequence) -> bool:
+    """A column of numbers (missing values aside): right-aligned in every table format."""
+    present = [v for v in values if v is not None]
+    return bool(present) and all(isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) for v in present)
 
+
+def rows_table(rows: Sequence[dict], cols: Sequence[str], title: Optional[str] = None,
+               numeric: Sequence[str] = (), layout: Optional[Mapping[str, dict]] = None) -> FitTable:
+    """Any rows as a table, every value a short cell; a column whose values are all numbers
+    is right-aligned. `layout` gives a column its Column options (drop, keep, fit, min_width);
+    a column without one is whole, and dropped (rightmost first) only when it cannot fit."""
     columns = []
     for c in cols:
         values = [r.get(c) for r in rows]
-        present = [v for v in values if v is not None]
-        columns.append(Column(c, [cell(v) for v in values], min_width=min(len(c), 12),
-                              numeric=c in numeric or bool(present) and all(is_number(v) for v in present)))
+        options = dict((layout or {}).get(c, {}))
+        columns.append(Column(c, [cell(v, 200 if options else 60) for v in values], **options,
+                              numeric=c in numeric or numeric_values(values)))
     return FitTable(columns, title=title)

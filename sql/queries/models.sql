@@ -10,6 +10,9 @@ WHERE
     AND (@model::text = ''
          OR aibridge_interceptions.model LIKE
             replace(replace(replace(@model::text, '\', '\\'), '%', '\%'), '_', '\_') || '%')
+    -- `--since`: the zero time (the default) means no lower bound.
+    AND (@started_after::timestamptz = '0001-01-01 00:00:00+00'::timestamptz
+         OR aibridge_interceptions.started_at >= @started_after::timestamptz)
     -- @authorize_filter
 GROUP BY aibridge_interceptions.model
 ORDER BY aibridge_interceptions.model ASC

@@ -22,6 +22,10 @@ FROM users AS u
 WHERE (@include_deleted::boolean OR NOT u.deleted)
   AND (@role::text = '' OR @role::text = ANY(u.rbac_roles))
   AND (@only_id::uuid = '00000000-0000-0000-0000-000000000000'::uuid OR u.id = @only_id::uuid)
+  -- `--since`: only users with an interception started since then; the zero time means everyone.
+  AND (@started_after::timestamptz = '0001-01-01 00:00:00+00'::timestamptz
+       OR EXISTS (SELECT 1 FROM aibridge_interceptions AS i
+                  WHERE i.initiator_id = u.id AND i.started_at >= @started_after::timestamptz))
 ORDER BY u.username, u.deleted, u.id;
 
 -- name: GetUserByID :one
