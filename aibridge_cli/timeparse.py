@@ -15,19 +15,22 @@ from datetime import datetime, time, timedelta, timezone
 from aibridge_cli.errors import BadInput
 
 TIME_FORMS = ("RFC 3339 (2026-11-26T09:30:00Z, 2026-11-26 09:30+02:00; no offset means UTC), "
-              "YYYY-MM-DD, a duration ago (90m, 24h, 7d, 2w), now, today or yesterday")
-DURATION_FORMS = "a number with a unit: 500ms, 30s, 90m, 24h, 7d, 2w (or combined, like 1h30m)"
+              "YYYY-MM-DD, a duration ago (90m, 24h, 7d, 2w, 1mo), now, today or yesterday")
+DURATION_FORMS = "a number with a unit: 500ms, 30s, 90m, 24h, 7d, 2w, 1mo (or combined, like 1h30m)"
 # The times aibridge reads from users and writes to the database, in UTC. PostgreSQL takes more
 # (4713 BC to 294276 AD) but Python, psycopg and every renderer stop at year 9999; 1970 keeps
 # clear of clock-less defaults (0001-01-01 is the SQL's "no filter" value).
 MIN_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
 TIME_RANGE = "1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
-# Milliseconds for the timeouts (--timeout, --lock-timeout); "ms" is tried before "m".
+# Milliseconds for the timeouts (--timeout, --lock-timeout); "ms" and "mo" are tried before "m".
+# A month (mo) is 30 days, not a calendar month: a duration is a fixed length, so `--since 1mo`
+# covers the same span whatever the day.
 # In whole milliseconds: float seconds lose the millisecond of "1ms99421d".
-_UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
-_DURATION = re.compile(r"(?:[0-9]{1,15}[ \t]*(?:ms|[smhdw])[ \t]*)+", re.ASCII)
-_PART = re.compile(r"([0-9]+)[ \t]*(ms|[smhdw])", re.ASCII)
+_UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000,
+          "mo": 30 * 86_400_000}
+_DURATION = re.compile(r"(?:[0-9]{1,15}[ \t]*(?:ms|mo|[smhdw])[ \t]*)+", re.ASCII)
+_PART = re.compile(r"([0-9]+)[ \t]*(ms|mo|[smhdw])", re.ASCII)
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
 _TIME = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,9}))?)?"

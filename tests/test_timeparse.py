@@ -45,3 +45,13 @@ def test_durations():
     assert parse_duration("1m5s", "--timeout") == timedelta(seconds=65)  # "m" is still minutes
     with pytest.raises(BadInput, match="--max-duration"):
         parse_duration("soon", "--max-duration")
+
+
+def test_a_month_is_thirty_days_and_m_stays_minutes():
+    """`mo` is a fixed 30 days (documented in docs/terminal.md), not a calendar month."""
+    assert parse_duration("1mo", "--older-than") == timedelta(days=30)
+    assert parse_duration("2mo1d", "--older-than") == timedelta(days=61)
+    assert parse_duration("1mo30m", "--older-than") == timedelta(days=30, minutes=30)
+    assert parse_time("1mo", "--since", now=NOW) == datetime(2026, 10, 27, 15, 30, tzinfo=timezone.utc)
+    with pytest.raises(BadInput):
+        parse_duration("1month", "--older-than")
