@@ -99,10 +99,12 @@ def list_cmd(
         if fmt == "table":
             rows, more = interceptions.page(conn, filters, limit=limit, offset=offset, after_id=cursor,
                                             with_details=with_details)
-            console().print(views.list_table(scrub(ctx, rows, keep_keys=True), with_details=with_details))
             if not rows:
+                # Only the note, on stderr: an empty table's header says nothing.
                 note("no interceptions match" + (" (after the cursor)" if cursor else ""))
-            elif more:
+                return
+            console().print(views.list_table(scrub(ctx, rows, keep_keys=True), with_details=with_details))
+            if more:
                 raw = {"initiator": initiator, "provider": provider, "model": model, "client": client,
                        "with_details": with_details, "provider_name": provider_name, "failed": failed}
                 note(_next_page_hint(filters, raw, limit, rows[-1]["id"]))

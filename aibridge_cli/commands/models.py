@@ -41,7 +41,8 @@ def list_cmd(
     limit = limit or 100
     with read_db(ctx) as conn:
         rows = list_models(conn, prefix or "", limit=limit, offset=offset, since=after)
-    emit(ctx, rows, fmt, columns=["model"])
+    if fmt != "table" or rows:
+        emit(ctx, rows, fmt, columns=["model"])
     if fmt == "table":
         if not rows:
             note("no models match" if prefix or since else "no ended interceptions yet")

@@ -9,7 +9,7 @@ import typer
 from aibridge_cli.data import users
 from aibridge_cli.errors import BadInput
 from aibridge_cli.ingest import fields
-from aibridge_cli.options import FORMAT_HELP, FormatOpt, emit, optional_format, read_db, write_db
+from aibridge_cli.options import FORMAT_HELP, FormatOpt, emit, note, optional_format, read_db, write_db
 from aibridge_cli.timeparse import TIME_FORMS, parse_time
 
 app = typer.Typer(help="Manage the users that interceptions belong to (initiators).", no_args_is_help=True)
@@ -81,6 +81,10 @@ def list_users(
     cols = COLUMNS[:6] + (["deleted"] if include_deleted else []) + ["created_at"]
     with read_db(ctx) as conn:
         rows = users.list_users(conn, (role or "").strip().lower(), include_deleted, after)
+    if fmt == "table" and not rows:
+        # Only the note, on stderr: an empty table's header says nothing.
+        note("no users match" if role or since else "no users yet")
+        return
     emit(ctx, rows, fmt, columns=cols, layout=LIST_LAYOUT)
 
 
