@@ -82,11 +82,34 @@ def tree(session: dict):
     return Group(root, summary)
 
 
+def loop_of(node: dict) -> list[dict]:
+    """The chain that starts at `node`: each step the only child of the one before. An agentic
+    loop is such a chain; it ends at a node with no child or with several (a real branch)."""
+    chain = [node]
+    while len(chain[-1]["children"]) == 1:
+        chain.append(chain[-1]["children"][0])
+    return chain
+
+
 def _add_interception(parent, node: dict, day: datetime) -> None:
+    """A loop (a chain of only children) as a flat numbered sequence under `parent`; depth only
+    where a step has several children."""
+    chain = loop_of(node)
+    last = None
+    for step, n in enumerate(chain, 1):
+        last = _add_step(parent, n, day, f"{step}. " if len(chain) > 1 else "")
+    for child in chain[-1]["children"]:
+        _add_interception(last, child, day)
+
+
+def _add_step(parent, node: dict, day: datetime, number: str):
     from rich.text import Text
 
     label = Text(no_wrap=True, overflow="ellipsis")
+    if number:
+        label.append(number, style="bold")
     label.append(f"{node.get('provider_name') or node['provider']}/{node['model']}", style="bold")
+    label.append(f"  {node['id']}", style="dim")
     label.append(f"  {clock(node['started_at'], day)} · {duration(node['duration_seconds'], '?')} · ")
     label.append(_tokens(node), style="green")
     if node.get("credential_kind") == "byok" or node.get("credential_hint"):  # 2026-08 layout
@@ -94,7 +117,6 @@ def _add_interception(parent, node: dict, day: datetime) -> None:
     if node.get("error_type"):
         label.append(f"  ✗ {node['error_type']}" + (f": {one_line(node['error_message'], 60)}"
                                                     if node.get("error_message") else ""), style="bold red")
-    label.append(f"  {node['id']}", style="dim")
     branch = parent.add(label)
     for p in node["prompts"]:
         t = Text(no_wrap=True, overflow="ellipsis")
@@ -117,8 +139,7 @@ def _add_interception(parent, node: dict, day: datetime) -> None:
         if u["invocation_error"]:
             t.append("  ✗ " + one_line(u["invocation_error"], 80), style="bold red")
         branch.add(t)
-    for child in node["children"]:
-        _add_interception(branch, child, day)
+    return branch
 
 
 def network_table(tree: dict):
