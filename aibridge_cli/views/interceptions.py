@@ -80,7 +80,7 @@ def list_table(rows: Sequence[dict], *, with_details: bool = False) -> FitTable:
             Column("prompt", [fold(ps[-1]["prompt"]) if ps else "" for ps in prompts], flex=PROMPT_FIT,
                    min_width=PROMPT_MIN, drop=4),
         ]
-    return FitTable(columns)
+    return FitTable(columns, dense=True)  # two cells between columns: room for the tokens
 
 
 def _when(value: Any) -> str:

@@ -38,7 +38,7 @@ def list_table(rows: Sequence[dict]) -> FitTable:
         Column("output", [number(r["output_tokens"]) for r in rows], numeric=True, drop=3),
         Column("session_id", [r["session_id"] for r in rows], keep=True),
         Column("last_prompt", [cell(r["last_prompt"], 200) for r in rows], drop=5, flex=PROMPT_MIN),
-    ])
+    ], dense=True)  # two cells between columns, not three: room for the model and client at 120
 
 
 def _tokens(d: dict) -> str:
@@ -63,7 +63,8 @@ def tree(session: dict):
     head.append(f"  {clock(session['started_at'])} UTC · {duration(session['duration_seconds'], '?')}", style="dim")
     root = Tree(head)
     for no, thread in enumerate(session["threads"], 1):
-        label = Text(no_wrap=True, overflow="ellipsis")
+        # Labels of threads and steps hold ids and numbers: they wrap, never cut.
+        label = Text()
         label.append(f"thread {no}", style="bold")
         label.append(f"  {clock(thread['started_at'], session['started_at'])} · "
                      f"{duration(thread['duration_seconds'], '?')} · "
@@ -78,7 +79,7 @@ def tree(session: dict):
                    f"{plural(session['tool_calls'], 'tool call')}", style="bold")
     if session["tool_errors"]:
         summary.append(f" ({session['tool_errors']} failed)", style="bold red")
-    summary.append(f", {_tokens(session)}, {duration(session['duration_seconds'], '?')}", style="bold")
+    summary.append(f" · {_tokens(session)} · {duration(session['duration_seconds'], '?')}", style="bold")
     return Group(root, summary)
 
 
@@ -105,7 +106,7 @@ def _add_interception(parent, node: dict, day: datetime) -> None:
 def _add_step(parent, node: dict, day: datetime, number: str):
     from rich.text import Text
 
-    label = Text(no_wrap=True, overflow="ellipsis")
+    label = Text()
     if number:
         label.append(number, style="bold")
     label.append(f"{node.get('provider_name') or node['provider']}/{node['model']}", style="bold")
