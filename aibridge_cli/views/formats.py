@@ -93,14 +93,30 @@ def _chain(first, rest):
     yield from rest
 
 
+# The width of a table written to a file or a pipe (no COLUMNS): every column of the widest list.
+FILE_WIDTH = 200
+
+
+def _is_terminal(file) -> bool:
+    try:
+        return file.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def console(out: IO[str] | None = None, stderr: bool = False):
-    """A Rich console; width follows COLUMNS (tests pin it), colour follows the terminal and NO_COLOR."""
+    """A Rich console; width follows COLUMNS (tests pin it), then the terminal; a file or pipe,
+    which has no width, gets FILE_WIDTH so that a redirected table keeps its columns.
+    Colour follows the terminal and NO_COLOR."""
     from rich.console import Console
 
+    file = out or (sys.stderr if stderr else sys.stdout)
     width = None
     if os.environ.get("COLUMNS", "").isdigit():
         width = int(os.environ["COLUMNS"])
-    return Console(file=out or (sys.stderr if stderr else sys.stdout), width=width,
+    elif not _is_terminal(file):
+        width = FILE_WIDTH
+    return Console(file=file, width=width,
                    highlight=False, soft_wrap=False)
 
 
