@@ -186,8 +186,8 @@ def test_interceptions_list_and_show(run, width):
             check_numbers(table, rows, {
                 "in": lambda r: sum(t["input_tokens"] for t in r["token_usages"]),
                 "out": lambda r: sum(t["output_tokens"] for t in r["token_usages"])})
-            if width >= 100:
-                assert {"in", "out"} <= set(headers(table))
+            if width >= 120:
+                assert {"model", "in", "out"} <= set(headers(table))
     for row in rows[:3]:
         rec = as_json("interceptions", "show", str(row["id"]))
         page = at(width, "interceptions", "show", str(row["id"]))
