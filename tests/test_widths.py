@@ -121,14 +121,11 @@ def test_sessions_list_and_show(run, width):
         tree = as_json("sessions", "show", row["session_id"], "-u", row["user_username"])
         shown = at(width, "sessions", "show", row["session_id"], "-u", row["user_username"])
         ids = set()
-
-        def walk(node):
+        todo = [n for t in tree["threads"] for n in t["interceptions"]]
+        while todo:
+            node = todo.pop()
             ids.add(node["id"])
-            for c in node["children"]:
-                walk(c)
-        for t in tree["threads"]:
-            for n in t["interceptions"]:
-                walk(n)
+            todo.extend(node["children"])
         # Prompts, thoughts and tool input are text, cut to the line: the labels are checked.
         labels = "\n".join(ln for ln in shown.splitlines()
                            if not re.match(r"[│├└─ ]*(prompt|thought|tool) ", ln))
