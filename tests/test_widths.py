@@ -215,6 +215,18 @@ def test_users_models_and_the_rest(run, width):
     assert re.fullmatch(r"dry run: would delete [\d,]+ rows: [\d,]+ interceptions .*\n", report)
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+def test_spend(run, width):
+    at, as_json = run
+    rows = as_json("spend", *WINDOW, "--by", "user,model")
+    assert rows
+    table = at(width, "spend", *WINDOW, "--by", "user,model")
+    common(table, width, keys_of(rows, "user_username", "model"))
+    assert {"user", "model", "cost"} <= set(headers(table))
+    check_numbers(table, rows, {"input": lambda r: r["input_tokens"], "output": lambda r: r["output_tokens"],
+                                "cache read": lambda r: r["cache_read_tokens"]})
+
+
 def test_since_on_users_and_models(run):
     """Against the interceptions themselves: the users and models seen since a time."""
     _, as_json = run

@@ -9,16 +9,17 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Optional, Sequence
 
-from aibridge_cli.views.telemetry import compact
+from aibridge_cli.views.table import Column, FitTable
 
 HEADERS = {"initiator_id": "user id", "user_username": "user", "session_id": "session", "effective_group_id": "group id",
            "group_name": "group", "input_tokens": "input", "output_tokens": "output", "cache_read_tokens": "cache read",
            "cache_write_tokens": "cache write", "cost_usd": "cost", "unpriced_tokens": "unpriced", "price_source": "source"}
 RIGHT = {"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "unpriced_tokens",
          "spend_usd", "budget_usd", "over_by_usd", "share", "rows_micros", "daily_spend_micros", "difference_micros"}
-# Only these give way (with an ellipsis) when the terminal is narrow; numbers never do.
-SHRINK = {"model", "user_username", "initiator_id", "session_id", "client", "group_name", "effective_group_id",
-          "provider", "user", "user_id", "group"}
+# On a narrow terminal these leave first, in this order (views/table.py): the counts give way, not
+# the money; keys (model, user, session, client) and numbers are never cut.
+DROP_ORDER = ("price_source", "cache_write_tokens", "cache_read_tokens", "output_tokens", "input_tokens",
+              "unpriced_tokens", "share", "rows_micros", "daily_spend_micros")
 MONEY = {"cost_usd", "spend_usd", "budget_usd", "over_by_usd"}
 
 
@@ -49,7 +50,7 @@ def cell(column: str, value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
-        return compact(value) if column.endswith("_tokens") else f"{value:,}"
+        return f"{value:,}"  # one style per column: whole, with separators
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     if isinstance(value, date):
@@ -57,23 +58,13 @@ def cell(column: str, value) -> str:
     return str(value)
 
 
-def _table(rows: Sequence[dict], columns: Sequence[str], total: Optional[dict] = None):
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False,
-                  show_footer=total is not None)
+def _table(rows: Sequence[dict], columns: Sequence[str], total: Optional[dict] = None) -> FitTable:
+    columns_ = []
     for c in columns:
         footer = cell(c, total.get(c)) if total and c in total else ""
-        # Numbers never shrink: the keys (names, ids) give way when the terminal is narrow.
-        width = None if c in SHRINK else max([len(HEADERS.get(c, c)), len(footer)] + [len(cell(c, r.get(c))) for r in rows])
-        table.add_column(HEADERS.get(c, c), justify="right" if c in RIGHT else "left", no_wrap=True,
-                         overflow="ellipsis", footer=Text(footer, style="bold"), min_width=width,
-                         max_width=None if width else 36)
-    for r in rows:
-        table.add_row(*[Text(cell(c, r.get(c))) for c in columns])
-    return table
+        columns_.append(Column(HEADERS.get(c, c), [cell(c, r.get(c)) for r in rows], numeric=c in RIGHT,
+                               footer=footer, drop=DROP_ORDER.index(c) + 1 if c in DROP_ORDER else None))
+    return FitTable(columns_, footer=total is not None)
 
 
 def spend_table(rows: Sequence[dict], columns: Sequence[str], total: dict):
