@@ -19,7 +19,7 @@ from aibridge_cli.options import State
 COMMANDS = {
     "db": "db", "users": "users", "record": "record", "demo": "demo", "interceptions": "interceptions",
     "models": "models", "clients": "clients", "sessions": "sessions", "telemetry": "telemetry", "spend": "spend",
-    "prices": "prices", "top": "top", "prune": "prune", "export": "export",
+    "prices": "prices", "top": "top", "prune": "prune", "export": "export", "history": "history",
 }
 
 # Typer vendors click and exposes its exception classes only through the public ones' bases.
