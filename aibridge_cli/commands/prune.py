@@ -20,6 +20,12 @@ def register(root: typer.Typer, name: Optional[str]) -> None:
     root.command("prune")(prune_cmd)
 
 
+def _profile_prices(ctx: typer.Context, param: typer.CallbackParam, value: Optional[str]) -> Optional[str]:
+    from aibridge_cli.options import profile_default
+
+    return profile_default(ctx, param, value, "prices")
+
+
 def prune_cmd(
     ctx: typer.Context,
     older_than: Optional[str] = typer.Option(
@@ -36,11 +42,16 @@ def prune_cmd(
         "2s", "--lock-timeout", help="How long a batch may wait for a row lock before it is retried (3 times, then exit 1)."),
     orphans: bool = typer.Option(False, "--orphans", help="Also delete child rows whose interception no longer exists."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success (errors still go to stderr)."),
+    prices: Optional[str] = typer.Option(
+        None, "--prices", envvar="AIBRIDGE_PRICES", metavar="FILE", callback=_profile_prices,
+        help="The price overrides for the history refresh that runs first (where history exists)."),
     fmt: str = typer.Option("table", "--format", "-f",
                             help="table: a summary (a table on a terminal, one line otherwise); json: the counts as one object."),
 ):
     """Delete interceptions older than the retention period with all their token usages, prompts,
-    tool usages and model thoughts, in short batches. Exit code 3: another prune is running.
+    tool usages and model thoughts, in short batches. Where history exists ('db migrate'), the hours
+    about to lose rows are rolled up first, in the same run. Exit code 3: another prune (or
+    history refresh) is running.
 
     Examples:
 
@@ -89,13 +100,15 @@ def prune_cmd(
             prune.check_rights(conn)
             out = prune.dry_run(conn, cutoff, orphans)
     else:
-        out = _prune(ctx, cutoff, batch_size=batch_size, deadline_s=deadline_s, lock_ms=lock_ms,
-                     orphans=orphans, progress=not quiet)
+        out, history_note = _prune(ctx, cutoff, batch_size=batch_size, deadline_s=deadline_s, lock_ms=lock_ms,
+                                   orphans=orphans, progress=not quiet, prices=prices)
+        if history_note and not quiet:
+            note(history_note)
     if not quiet:
         _report(out, fmt, max_duration)
 
 
-def _prune(ctx, cutoff, *, batch_size, deadline_s, lock_ms, orphans, progress):
+def _prune(ctx, cutoff, *, batch_size, deadline_s, lock_ms, orphans, progress, prices=None):
     from aibridge_cli.data import prune
     from aibridge_cli.views.progress import ProgressBar
     from aibridge_cli.views.prune import progress_detail, summary
@@ -104,6 +117,7 @@ def _prune(ctx, cutoff, *, batch_size, deadline_s, lock_ms, orphans, progress):
     deadline = time.monotonic() + deadline_s if deadline_s is not None else None
     with prune.locked_connection(s) as conn:
         prune.check_rights(conn)
+        history_note = _refresh_history(conn, cutoff, prices, progress)
         bar = ProgressBar("pruning interceptions", unit="interceptions", detail=True, enabled=progress)
         if bar.shown:
             # At least 1: a bar with nothing to do still shows as done, not as unknown.
@@ -117,11 +131,26 @@ def _prune(ctx, cutoff, *, batch_size, deadline_s, lock_ms, orphans, progress):
                               statement_timeout_ms=s.timeout_ms, on_batch=on_batch)
         try:
             with bar:
-                return pruner.run(orphans)
+                return pruner.run(orphans), history_note
         except BaseException:
             if pruner.out.total or pruner.out.orphans_total:
                 note(f"before the failure: {summary(pruner.out)}")
             raise
+
+
+def _refresh_history(conn, cutoff, prices, progress) -> Optional[str]:
+    """Where the history tables exist: take the history lock (exit 3 while a refresh runs; the
+    session frees it with the prune lock), roll up every closed hour, and freeze the hours the
+    prune takes rows from, so history has no hole. Returns the line to report."""
+    from aibridge_cli.commands.history import describe, run_refresh
+    from aibridge_cli.data import history
+
+    if not history.present(conn):
+        return None
+    history.acquire_lock(conn)
+    out = run_refresh(conn, prices, progress=progress)
+    frozen = history.freeze_for_prune(conn, cutoff)
+    return f"history: {describe(out)}" + (f"; hours before {frozen.isoformat()} kept as rolled up" if frozen else "")
 
 
 def _report(out, fmt: str, max_duration: Optional[str]) -> None:

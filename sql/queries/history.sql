@@ -260,3 +260,173 @@ SELECT s.first_hour, s.watermark, s.frozen_before, s.prices, s.refreshed_at,
        (pg_total_relation_size('aibridge_history_interception_hours')
         + pg_total_relation_size('aibridge_history_usage_hours'))::bigint AS size_bytes
 FROM aibridge_history_state s;
+
+-- name: SummarizeTelemetryWithHistory :many
+-- SummarizeAIBridgeInterceptionsTelemetry's rows, from history for the whole UTC hours of the
+-- window that are rolled up and from the raw rows for the rest. An hour h is read from history
+-- when it is rolled up ([@first_hour, @watermark)), wholly inside the window, and either lies in
+-- one time bucket (its first and last microsecond fall in the same day/hour in @tz: not so at
+-- the day edges of a zone whose offset is not a whole hour, e.g. +05:30) or has lost raw rows
+-- to prune (before @frozen_before: then it counts in the bucket its start falls in). Every raw
+-- row whose hour is not read from history is read raw, so each interception counts once.
+-- Durations of both parts meet in the histogram's buckets (percentiles within 1 %); initiators
+-- are kept per row of history, so distinct users stay exact.
+WITH raw AS MATERIALIZED (
+    SELECT
+        aibridge_interceptions.id,
+        aibridge_interceptions.initiator_id,
+        aibridge_interceptions.provider COLLATE "C" AS provider,
+        aibridge_interceptions.model COLLATE "C" AS model,
+        COALESCE(aibridge_interceptions.client, 'Unknown')::text COLLATE "C" AS client,
+        CASE @bucket::text
+            WHEN 'day' THEN date_trunc('day', aibridge_interceptions.ended_at, @tz::text)
+            WHEN 'hour' THEN date_trunc('hour', aibridge_interceptions.ended_at, @tz::text)
+            ELSE '-infinity'::timestamptz
+        END AS bucket,
+        CASE WHEN aibridge_interceptions.ended_at - aibridge_interceptions.started_at >= interval '1 microsecond'
+             THEN floor(ln(EXTRACT(EPOCH FROM aibridge_interceptions.ended_at - aibridge_interceptions.started_at)::float8
+                           * 1000000) / ln(1.02))::integer
+             ELSE -1
+        END AS dbucket
+    FROM aibridge_interceptions
+    CROSS JOIN LATERAL (SELECT date_trunc('hour', aibridge_interceptions.ended_at, 'UTC') AS h) AS hr
+    WHERE aibridge_interceptions.ended_at >= @ended_at_after::timestamptz
+        AND aibridge_interceptions.ended_at < @ended_at_before::timestamptz
+        AND NOT (hr.h >= @first_hour::timestamptz AND hr.h + interval '1 hour' <= @watermark::timestamptz
+                 AND hr.h >= @ended_at_after::timestamptz AND hr.h + interval '1 hour' <= @ended_at_before::timestamptz
+                 AND (hr.h < @frozen_before::timestamptz OR CASE @bucket::text
+                     WHEN 'day' THEN date_trunc('day', hr.h, @tz::text)
+                                     = date_trunc('day', hr.h + interval '59 minutes 59.999999 seconds', @tz::text)
+                     WHEN 'hour' THEN date_trunc('hour', hr.h, @tz::text)
+                                     = date_trunc('hour', hr.h + interval '59 minutes 59.999999 seconds', @tz::text)
+                     ELSE true END))
+        AND CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
+        AND CASE WHEN @model::text != '' THEN aibridge_interceptions.model = @model::text ELSE true END
+        AND CASE WHEN @client::text != '' THEN COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text ELSE true END
+        AND CASE
+            WHEN @initiator_id::uuid != '00000000-0000-0000-0000-000000000000'::uuid
+            THEN aibridge_interceptions.initiator_id = @initiator_id::uuid
+            ELSE true
+        END
+        -- @authorize_filter
+),
+rolled AS MATERIALIZED (
+    SELECT
+        aibridge_interceptions.*,
+        CASE @bucket::text
+            WHEN 'day' THEN date_trunc('day', aibridge_interceptions.hour, @tz::text)
+            WHEN 'hour' THEN date_trunc('hour', aibridge_interceptions.hour, @tz::text)
+            ELSE '-infinity'::timestamptz
+        END AS bucket
+    -- Named as the raw table so that the `--as` filter (on initiator_id) applies here too.
+    FROM aibridge_history_interception_hours AS aibridge_interceptions
+    WHERE aibridge_interceptions.hour >= @first_hour::timestamptz
+        AND aibridge_interceptions.hour + interval '1 hour' <= @watermark::timestamptz
+        AND aibridge_interceptions.hour >= @ended_at_after::timestamptz
+        AND aibridge_interceptions.hour + interval '1 hour' <= @ended_at_before::timestamptz
+        AND (aibridge_interceptions.hour < @frozen_before::timestamptz OR CASE @bucket::text
+            WHEN 'day' THEN date_trunc('day', aibridge_interceptions.hour, @tz::text)
+                            = date_trunc('day', aibridge_interceptions.hour + interval '59 minutes 59.999999 seconds', @tz::text)
+            WHEN 'hour' THEN date_trunc('hour', aibridge_interceptions.hour, @tz::text)
+                            = date_trunc('hour', aibridge_interceptions.hour + interval '59 minutes 59.999999 seconds', @tz::text)
+            ELSE true END)
+        AND CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
+        AND CASE WHEN @model::text != '' THEN aibridge_interceptions.model = @model::text ELSE true END
+        AND CASE WHEN @client::text != '' THEN aibridge_interceptions.client = @client::text ELSE true END
+        AND CASE
+            WHEN @initiator_id::uuid != '00000000-0000-0000-0000-000000000000'::uuid
+            THEN aibridge_interceptions.initiator_id = @initiator_id::uuid
+            ELSE true
+        END
+        -- @authorize_filter
+),
+lat AS (
+    SELECT provider, model, client, bucket, initiator_id, dbucket AS b, count(*)::bigint AS c
+    FROM raw GROUP BY provider, model, client, bucket, initiator_id, dbucket
+    UNION ALL
+    SELECT rolled.provider COLLATE "C", rolled.model COLLATE "C", rolled.client COLLATE "C", rolled.bucket,
+        rolled.initiator_id, u.b, u.c
+    FROM rolled CROSS JOIN LATERAL unnest(rolled.duration_buckets, rolled.duration_counts) AS u(b, c)
+),
+per_group AS (
+    SELECT provider, model, client, bucket, sum(c)::bigint AS n, count(DISTINCT initiator_id)::bigint AS initiators
+    FROM lat GROUP BY provider, model, client, bucket
+),
+hist AS (
+    SELECT provider, model, client, bucket, array_agg(b ORDER BY b) AS buckets, array_agg(c ORDER BY b) AS counts
+    FROM (SELECT provider, model, client, bucket, b, sum(c)::bigint AS c FROM lat
+          GROUP BY provider, model, client, bucket, b) AS merged
+    GROUP BY provider, model, client, bucket
+),
+sums AS (
+    SELECT win.provider, win.model, win.client, win.bucket,
+        count(c.input_tokens) AS token_rows,
+        sum(c.input_tokens) AS input_,
+        sum(c.output_tokens) AS output_,
+        sum(CASE WHEN c.cache_read_column > 0 THEN c.cache_read_column
+                 ELSE COALESCE((c.metadata ->> 'cache_read_input')::bigint, 0)
+                    + COALESCE((c.metadata ->> 'prompt_cached')::bigint, 0)
+            END) FILTER (WHERE c.metadata IS NOT NULL OR c.cache_read_column > 0) AS cached_read,
+        sum(CASE WHEN c.cache_write_column > 0 THEN c.cache_write_column
+                 ELSE COALESCE((c.metadata ->> 'cache_creation_input')::bigint, 0)
+            END) FILTER (WHERE c.metadata IS NOT NULL OR c.cache_write_column > 0) AS cached_written,
+        count(c.prompt) AS prompt_rows,
+        count(NULLIF(c.injected, false)) AS injected,
+        count(NULLIF(c.injected, true)) AS non_injected,
+        count(c.injected_failed) AS injected_errors
+    FROM (
+        SELECT t.*
+        FROM (SELECT NULL::bigint AS cache_read_input_tokens, NULL::bigint AS cache_write_input_tokens) AS absent_columns
+        CROSS JOIN LATERAL (
+            SELECT tu.interception_id, tu.input_tokens, tu.output_tokens, tu.metadata,
+                cache_read_input_tokens::bigint AS cache_read_column,
+                cache_write_input_tokens::bigint AS cache_write_column,
+                NULL::integer AS prompt, NULL::boolean AS injected, NULL::integer AS injected_failed
+            FROM aibridge_token_usages tu
+        ) AS t
+        UNION ALL
+        SELECT up.interception_id, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL
+        FROM aibridge_user_prompts up
+        UNION ALL
+        SELECT tl.interception_id, NULL, NULL, NULL, NULL, NULL, NULL, tl.injected,
+            CASE WHEN tl.injected AND tl.invocation_error IS NOT NULL THEN 1 END
+        FROM aibridge_tool_usages tl
+    ) AS c
+    JOIN raw AS win ON win.id = c.interception_id
+    GROUP BY win.provider, win.model, win.client, win.bucket
+    UNION ALL
+    SELECT provider COLLATE "C", model COLLATE "C", client COLLATE "C", bucket,
+        sum(token_usages), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+        sum(prompts), sum(tool_calls_injected), sum(tool_calls_non_injected), sum(injected_tool_errors)
+    FROM rolled
+    GROUP BY provider, model, client, bucket
+),
+summed AS (
+    SELECT provider, model, client, bucket,
+        sum(token_rows) AS token_rows, sum(input_) AS input_, sum(output_) AS output_,
+        sum(cached_read) AS cached_read, sum(cached_written) AS cached_written, sum(prompt_rows) AS prompt_rows,
+        sum(injected) AS injected, sum(non_injected) AS non_injected, sum(injected_errors) AS injected_errors
+    FROM sums GROUP BY provider, model, client, bucket
+)
+SELECT
+    per_group.provider::text AS provider,
+    per_group.model::text AS model,
+    per_group.client::text AS client,
+    NULLIF(per_group.bucket, '-infinity'::timestamptz) AS bucket,
+    per_group.n AS interception_count,
+    hist.buckets AS duration_buckets,
+    hist.counts AS duration_counts,
+    per_group.initiators AS unique_initiator_count,
+    COALESCE(summed.prompt_rows, 0)::bigint AS user_prompts_count,
+    COALESCE(summed.token_rows, 0)::bigint AS token_usages_count,
+    COALESCE(summed.input_, 0)::bigint AS token_count_input,
+    COALESCE(summed.output_, 0)::bigint AS token_count_output,
+    COALESCE(summed.cached_read, 0)::bigint AS token_count_cached_read,
+    COALESCE(summed.cached_written, 0)::bigint AS token_count_cached_written,
+    COALESCE(summed.injected, 0)::bigint AS tool_calls_count_injected,
+    COALESCE(summed.non_injected, 0)::bigint AS tool_calls_count_non_injected,
+    COALESCE(summed.injected_errors, 0)::bigint AS injected_tool_call_error_count
+FROM per_group
+JOIN hist USING (provider, model, client, bucket)
+LEFT JOIN summed USING (provider, model, client, bucket)
+ORDER BY per_group.bucket, per_group.provider, per_group.model, per_group.client;
