@@ -30,6 +30,8 @@ def refresh_cmd(
     prices: Optional[str] = typer.Option(
         None, "--prices", envvar="AIBRIDGE_PRICES", metavar="FILE", callback=_profile_prices,
         help="The price overrides spend uses (TOML); costs in history are priced with them at refresh time."),
+    batch_hours: int = typer.Option(24, "--batch-hours", min=1, max=24 * 31,
+                                    help="Hours per transaction (each batch commits with the watermark)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ):
     """Roll the raw rows up into hourly history, from the watermark to the last closed hour,
@@ -43,7 +45,7 @@ def refresh_cmd(
         history.require(conn)
         history.acquire_lock(conn)
         try:
-            out = run_refresh(conn, prices, since=start, until=end, progress=progress)
+            out = run_refresh(conn, prices, since=start, until=end, progress=progress, batch_hours=batch_hours)
         finally:
             history.release_lock(conn)
     if not quiet:
@@ -56,7 +58,7 @@ def _write_conn(ctx):
     return connect(settings(ctx), read_only=False, autocommit=True)
 
 
-def run_refresh(conn, prices: Optional[str], *, since=None, until=None, progress: bool = False):
+def run_refresh(conn, prices: Optional[str], *, since=None, until=None, progress: bool = False, batch_hours: int = 24):
     """A refresh on a connection that already holds the history lock (also used by prune)."""
     from aibridge_cli.data import history, spend
 
@@ -70,7 +72,8 @@ def run_refresh(conn, prices: Optional[str], *, since=None, until=None, progress
             bar = _Bar(int((last - first) / history.HOUR))
             on_batch = bar.update
     try:
-        return history.refresh(conn, pricer, label, since=since, until=until, on_batch=on_batch)
+        return history.refresh(conn, pricer, label, since=since, until=until, on_batch=on_batch,
+                               batch_hours=batch_hours)
     finally:
         if bar:
             bar.stop()
