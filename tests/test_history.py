@@ -69,6 +69,30 @@ def assert_same(got: dict, want: dict):
                 assert g[col] == value, (key, col, g[col], value)
 
 
+SPEND_ASKS = [
+    (),
+    ("--by", "user,model"),
+    ("--by", "day,provider", "--tz", "America/New_York"),
+    ("--by", "month,client"),
+    ("--by", "week", "--tz", "Asia/Tokyo"),
+    ("--by", "user", "--provider", "anthropic"),
+]
+SPEND_EDGES = [("--by", "day", "--tz", z) for z in ("Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham")]
+SPEND_WINDOW = ("--since", "2026-11-01T00:00:00Z", "--until", "2026-11-03T00:00:00Z")
+
+
+def spend(cli, *args):
+    r = cli("spend", *SPEND_WINDOW, "-f", "json", *args)
+    assert r.exit_code == 0, r.stderr
+    rows = json.loads(r.stdout)
+    number = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "unpriced_tokens")
+    out = {}
+    for row in rows:
+        key = tuple((k, v) for k, v in row.items() if k not in number + ("cost_usd", "price_source"))
+        out[key] = ({k: row[k] for k in number}, Decimal(str(row["cost_usd"])), row["price_source"])
+    return out
+
+
 def refresh(cli, *args):
     r = cli("history", "refresh", *args)
     assert r.exit_code == 0, r.stderr
@@ -92,7 +116,11 @@ WINDOWS = [
 def test_history_agrees_with_raw_rows(conn, cli):
     build(conn)
     exact = [summary(cli, *w, "--exact") for w in WINDOWS]
+    spend_exact = [spend(cli, *a, "--exact") for a in SPEND_ASKS + SPEND_EDGES]
     refresh(cli)
+    for a, want in zip(SPEND_ASKS + SPEND_EDGES, spend_exact):
+        got = spend(cli, *a)
+        assert got == want and want, a
     rolled = conn.execute("SELECT count(*) FROM aibridge_history_interception_hours").fetchone()[0]
     assert rolled > 0
     for w, want in zip(WINDOWS, exact):
@@ -110,6 +138,7 @@ def test_prune_then_ask_again(conn, cli):
             ("--since", "2026-11-01T00:00:00Z", "--until", "2026-11-03T00:00:00Z", "--initiator", "user3"),
             ("--since", "2026-11-01T00:00:00Z", "--until", "2026-11-03T00:00:00Z", "--by", "day", "--tz", "Asia/Tokyo")]
     before = [summary(cli, *a, "--exact") for a in asks]
+    spend_before = [spend(cli, *a, "--exact") for a in SPEND_ASKS]
     r = cli("prune", "--before", "2026-11-02T06:00:00Z")  # prune refreshes history first, in the same run
     assert r.exit_code == 0, r.stderr
     assert "history:" in r.stderr
@@ -117,6 +146,14 @@ def test_prune_then_ask_again(conn, cli):
     assert left == 0
     for a, want in zip(asks, before):
         assert_same(summary(cli, *a), want)
+    for a, want in zip(SPEND_ASKS, spend_before):
+        got = spend(cli, *a)
+        assert got == want and want, a
+    r = cli("spend", *SPEND_WINDOW, "--exact")
+    assert r.exit_code == 2 and "prune" in r.stderr
+    # History has no sessions: --by session says the pruned hours are missing, never silently.
+    r = cli("spend", *SPEND_WINDOW, "--by", "session", "-f", "json")
+    assert r.exit_code == 0 and "history not used (--by session)" in r.stderr
     # --as: a member sees only their own interceptions, from history too.
     mine = summary(cli, "--as", "user3", *WINDOWS[0])
     assert sum(r["interception_count"] for r in mine.values()) == \

@@ -99,6 +99,8 @@ def spend_cmd(
     price_source: str = SourceOpt,
     chart: Optional[str] = typer.Option(None, "--chart", help="Draw cost or tokens per --by day|week|month as bars, "
                                         "stacked by the first other --by key (table format)."),
+    exact: bool = typer.Option(False, "--exact", help="Read raw rows only, never history (an error where prune "
+                                                        "has deleted rows of the window)."),
     fmt: str = FormatOpt,
 ):
     """Tokens and cost of the token usages created in [--since, --until), one total or one row
@@ -121,8 +123,12 @@ def spend_cmd(
     _check_chart(chart, keys, fmt)
     with read_db(ctx) as conn:
         zone, start, end, present, pricer, initiator_id = _prepare(ctx, conn, since, until, tz, initiator, prices, price_source)
+        cov, why = data.history_for(conn, since=start, until=end, by=keys, pricer=pricer, prices_path=prices, exact=exact)
+        if why:
+            note(why)
         result = data.summarize(conn, since=start, until=end, tz=zone, by=keys, pricer=pricer, present=present,
-                                filters=data.Filters(provider or "", model or "", client or "", initiator_id))
+                                filters=data.Filters(provider or "", model or "", client or "", initiator_id),
+                                history=cov)
     window = f"[{start.isoformat()}, {end.isoformat()})"
     if fmt == "table":
         from aibridge_cli.views import spend as view

@@ -127,7 +127,31 @@ class Spend:
         return t
 
 
-def summarize(conn, *, since, until, tz: str, by: Sequence[str], filters: Filters, pricer, present: dict) -> Spend:
+def history_for(conn, *, since, until, by: Sequence[str], pricer, prices_path: Optional[str], exact: bool):
+    """The history coverage SpendSummaryWithHistory may use, or None (raw rows only), and a note
+    for the user when history could not answer hours whose raw rows prune deleted."""
+    from aibridge_cli.data import history
+    from aibridge_cli.data.telemetry import check_exact, history_applies
+
+    cov = history.coverage(conn)
+    if exact:
+        check_exact(cov, since)
+        return None, None
+    if not history_applies(cov, since, until):
+        return None, None
+    why = ("--by session" if "session" in by else
+           f"--price-source {pricer.mode}" if pricer.mode != "auto" else
+           "other --prices than the refresh's" if cov.prices != history.prices_label(prices_path) else None)
+    if why is None:
+        return cov, None
+    if cov.frozen_before is not None and since < cov.frozen_before:
+        return None, (f"history not used ({why}): raw rows before {cov.frozen_before.isoformat()} were pruned, "
+                      "so those hours count only what is left")
+    return None, None
+
+
+def summarize(conn, *, since, until, tz: str, by: Sequence[str], filters: Filters, pricer, present: dict,
+              history=None) -> Spend:
     from aibridge_cli.data.prices import Key
     from aibridge_cli.db import query as db
 
@@ -140,7 +164,15 @@ def summarize(conn, *, since, until, tz: str, by: Sequence[str], filters: Filter
     rates = [r.as_json() for r in pricer.rates(keys)]
     flags = {f"by_{k}": k in by for k in BY_KEYS}
     db.run(conn, "SetSpendWorkMem", work_mem=WORK_MEM)
-    rows = db.many(conn, "SpendSummary", **window, rates=rates, tz=tz, use_stored=pricer.uses_stored, **flags)
+    if history is None:
+        rows = db.many(conn, "SpendSummary", **window, rates=rates, tz=tz, use_stored=pricer.uses_stored, **flags)
+    else:
+        from aibridge_cli.data.telemetry import ZERO
+
+        del flags["by_session"]
+        rows = db.many(conn, "SpendSummaryWithHistory", **window, rates=rates, tz=tz, use_stored=pricer.uses_stored,
+                       first_hour=history.first_hour, watermark=history.watermark,
+                       frozen_before=history.frozen_before or ZERO, **flags)
     if "group" in by:
         ids = sorted({r["group_id"] for r in rows if r["group_id"]}, key=str)
         names = {g["id"]: g["name"] for g in db.many(conn, "ListGroupNames", ids=ids)} if ids else {}

@@ -430,3 +430,139 @@ FROM per_group
 JOIN hist USING (provider, model, client, bucket)
 LEFT JOIN summed USING (provider, model, client, bucket)
 ORDER BY per_group.bucket, per_group.provider, per_group.model, per_group.client;
+
+-- name: SpendSummaryWithHistory :many
+-- SpendSummary's rows, from history for the whole UTC hours of the window that are rolled up
+-- (by token usage created_at) and from the raw rows for the rest, by the rule of
+-- SummarizeTelemetryWithHistory: an hour cut by a local midnight of @tz (a zone whose offset is
+-- not a whole hour) is read raw while its raw rows exist (day, week and month all begin at a
+-- midnight). History's costs are those priced at refresh time; the caller uses this only with
+-- the price sources the refresh used. No session key: history has none.
+WITH raw_priced AS (
+    SELECT
+        CASE WHEN @by_user::bool THEN i.initiator_id END AS initiator_id,
+        CASE WHEN @by_provider::bool THEN i.provider END AS provider,
+        CASE WHEN @by_model::bool THEN i.model END AS model,
+        CASE WHEN @by_client::bool THEN i.client END AS client,
+        CASE WHEN @by_group::bool THEN t.group_id END AS group_id,
+        CASE WHEN @by_day::bool THEN (t.created_at AT TIME ZONE @tz::text)::date END AS day,
+        CASE WHEN @by_week::bool THEN date_trunc('week', t.created_at AT TIME ZONE @tz::text)::date END AS week,
+        CASE WHEN @by_month::bool THEN date_trunc('month', t.created_at AT TIME ZONE @tz::text)::date END AS month,
+        t.input_tokens, t.output_tokens, t.cache_read, t.cache_write,
+        CASE WHEN @use_stored::bool AND t.stored_micros IS NOT NULL THEN 1
+             WHEN r.source = 'file' THEN 2 WHEN r.source = 'deployment' THEN 4 WHEN r.source = 'genai-prices' THEN 8
+             ELSE 0
+        END AS source_bit,
+        CASE WHEN @use_stored::bool AND t.stored_micros IS NOT NULL THEN t.stored_micros * 1000000
+             ELSE t.input_tokens * r.input + t.output_tokens * r.output + t.cache_read * r.cache_read
+                  + t.cache_write * r.cache_write + r.request
+        END AS cost_pico
+    FROM (SELECT NULL::bigint AS cache_read_input_tokens, NULL::bigint AS cache_write_input_tokens,
+                 NULL::bigint AS cost_micros, NULL::uuid AS effective_group_id, NULL::text AS provider_name) AS absent_columns
+    CROSS JOIN LATERAL (
+        SELECT
+            tu.interception_id, tu.created_at, tu.input_tokens, tu.output_tokens,
+            CASE WHEN cache_read_input_tokens > 0 THEN cache_read_input_tokens
+                 ELSE COALESCE(GREATEST(m.cache_read_input, m.input_cached, m.prompt_cached), 0)
+            END AS cache_read,
+            CASE WHEN cache_write_input_tokens > 0 THEN cache_write_input_tokens
+                 ELSE COALESCE(m.cache_creation_input, 0)
+            END AS cache_write,
+            cost_micros AS stored_micros,
+            effective_group_id AS group_id
+        FROM aibridge_token_usages tu
+        CROSS JOIN LATERAL jsonb_to_record(COALESCE(tu.metadata, '{}'::jsonb)) AS m(
+            cache_read_input bigint, input_cached bigint, prompt_cached bigint, cache_creation_input bigint)
+        CROSS JOIN LATERAL (SELECT date_trunc('hour', tu.created_at, 'UTC') AS h) AS hr
+        WHERE tu.created_at >= @since::timestamptz AND tu.created_at < @until::timestamptz
+            AND NOT (hr.h >= @first_hour::timestamptz AND hr.h + interval '1 hour' <= @watermark::timestamptz
+                     AND hr.h >= @since::timestamptz AND hr.h + interval '1 hour' <= @until::timestamptz
+                     AND (hr.h < @frozen_before::timestamptz
+                          OR NOT (@by_day::bool OR @by_week::bool OR @by_month::bool)
+                          OR (hr.h AT TIME ZONE @tz::text)::date
+                             = ((hr.h + interval '59 minutes 59.999999 seconds') AT TIME ZONE @tz::text)::date))
+    ) t
+    JOIN LATERAL (
+        SELECT aibridge_interceptions.initiator_id, aibridge_interceptions.provider, aibridge_interceptions.model,
+               COALESCE(aibridge_interceptions.client, 'Unknown')::text AS client, provider_name AS pname
+        FROM aibridge_interceptions
+        WHERE aibridge_interceptions.id = t.interception_id
+            AND CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
+            AND CASE WHEN @model::text != '' THEN aibridge_interceptions.model = @model::text ELSE true END
+            AND CASE WHEN @client::text != '' THEN COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text ELSE true END
+            AND CASE
+                WHEN @initiator_id::uuid != '00000000-0000-0000-0000-000000000000'::uuid
+                THEN aibridge_interceptions.initiator_id = @initiator_id::uuid
+                ELSE true
+            END
+            -- @authorize_filter
+    ) i ON true
+    LEFT JOIN jsonb_to_recordset(@provider_types::jsonb) AS pt(name text, type text) ON pt.name = i.pname
+    LEFT JOIN jsonb_to_recordset(@rates::jsonb) AS r(
+            provider text, model text, valid_from timestamptz, valid_to timestamptz, lo bigint, hi bigint,
+            input bigint, output bigint, cache_read bigint, cache_write bigint, request bigint, source text)
+        ON r.provider = COALESCE(pt.type, i.provider) AND r.model = i.model
+        AND t.created_at >= r.valid_from AND t.created_at < r.valid_to
+        AND t.input_tokens + t.cache_read + t.cache_write > r.lo
+        AND t.input_tokens + t.cache_read + t.cache_write <= r.hi
+),
+parts AS (
+    SELECT initiator_id, provider, model, client, group_id, day, week, month,
+        input_tokens, output_tokens, cache_read, cache_write,
+        CASE WHEN source_bit > 0 THEN cost_pico ELSE 0 END::numeric AS cost_pico,
+        CASE WHEN source_bit = 0 THEN input_tokens + output_tokens + cache_read + cache_write ELSE 0 END AS unpriced,
+        source_bit AS sources, 1 AS n
+    FROM raw_priced
+    UNION ALL
+    SELECT
+        CASE WHEN @by_user::bool THEN aibridge_interceptions.initiator_id END,
+        CASE WHEN @by_provider::bool THEN aibridge_interceptions.provider END,
+        CASE WHEN @by_model::bool THEN aibridge_interceptions.model END,
+        CASE WHEN @by_client::bool THEN aibridge_interceptions.client END,
+        CASE WHEN @by_group::bool THEN aibridge_interceptions.effective_group_id END,
+        CASE WHEN @by_day::bool THEN (aibridge_interceptions.hour AT TIME ZONE @tz::text)::date END,
+        CASE WHEN @by_week::bool THEN date_trunc('week', aibridge_interceptions.hour AT TIME ZONE @tz::text)::date END,
+        CASE WHEN @by_month::bool THEN date_trunc('month', aibridge_interceptions.hour AT TIME ZONE @tz::text)::date END,
+        aibridge_interceptions.input_tokens, aibridge_interceptions.output_tokens,
+        aibridge_interceptions.cache_read_tokens, aibridge_interceptions.cache_write_tokens,
+        aibridge_interceptions.cost_micros * 1000000, aibridge_interceptions.unpriced_tokens,
+        aibridge_interceptions.sources, aibridge_interceptions.token_usages
+    -- Named as the raw table so that the `--as` filter (on initiator_id) applies here too.
+    FROM aibridge_history_usage_hours AS aibridge_interceptions
+    WHERE aibridge_interceptions.hour >= @first_hour::timestamptz
+        AND aibridge_interceptions.hour + interval '1 hour' <= @watermark::timestamptz
+        AND aibridge_interceptions.hour >= @since::timestamptz
+        AND aibridge_interceptions.hour + interval '1 hour' <= @until::timestamptz
+        AND (aibridge_interceptions.hour < @frozen_before::timestamptz
+             OR NOT (@by_day::bool OR @by_week::bool OR @by_month::bool)
+             OR (aibridge_interceptions.hour AT TIME ZONE @tz::text)::date
+                = ((aibridge_interceptions.hour + interval '59 minutes 59.999999 seconds') AT TIME ZONE @tz::text)::date)
+        AND CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
+        AND CASE WHEN @model::text != '' THEN aibridge_interceptions.model = @model::text ELSE true END
+        AND CASE WHEN @client::text != '' THEN aibridge_interceptions.client = @client::text ELSE true END
+        AND CASE
+            WHEN @initiator_id::uuid != '00000000-0000-0000-0000-000000000000'::uuid
+            THEN aibridge_interceptions.initiator_id = @initiator_id::uuid
+            ELSE true
+        END
+        -- @authorize_filter
+),
+grouped AS (
+    SELECT
+        initiator_id, provider, model, client, NULL::text AS session_id, group_id, day, week, month,
+        sum(input_tokens)::bigint AS input_tokens,
+        sum(output_tokens)::bigint AS output_tokens,
+        sum(cache_read)::bigint AS cache_read_tokens,
+        sum(cache_write)::bigint AS cache_write_tokens,
+        (COALESCE(sum(cost_pico), 0) / 1000000000000.0)::numeric AS cost_usd,
+        COALESCE(sum(unpriced), 0)::bigint AS unpriced_tokens,
+        bit_or(sources)::int AS sources,
+        sum(n)::bigint AS token_usages
+    FROM parts
+    GROUP BY initiator_id, provider, model, client, group_id, day, week, month
+)
+SELECT grouped.*, users.username AS user_username
+FROM grouped
+LEFT JOIN users ON users.id = grouped.initiator_id
+ORDER BY grouped.cost_usd DESC, grouped.unpriced_tokens DESC, grouped.day, grouped.week, grouped.month,
+    users.username, grouped.provider, grouped.model, grouped.client, grouped.group_id;
