@@ -35,7 +35,14 @@ def refresh_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ):
     """Roll the raw rows up into hourly history, from the watermark to the last closed hour,
-    one transaction per batch of hours. For cron; exit code 3: another refresh is running."""
+    one transaction per batch of hours. For cron; exit code 3: another refresh is running.
+
+    Examples:
+
+    \b
+      aibridge history refresh
+      aibridge history refresh --since 2026-01-01 --quiet
+    """
     from aibridge_cli.data import history
 
     start = parse_time(since, "--since")
@@ -111,7 +118,14 @@ STATUS_COLUMNS = ("first_hour", "watermark", "frozen_before", "hours", "intercep
 
 @app.command("status")
 def status_cmd(ctx: typer.Context, fmt: str = FormatOpt):
-    """The hours history covers, its watermark, the hours prune froze, its rows and size."""
+    """The hours history covers, its watermark, the hours prune froze, its rows and size.
+
+    Examples:
+
+    \b
+      aibridge history status
+      aibridge history status -f json
+    """
     from aibridge_cli.data import history
 
     with read_db(ctx) as conn:
