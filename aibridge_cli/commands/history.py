@@ -30,7 +30,7 @@ def refresh_cmd(
     prices: Optional[str] = typer.Option(
         None, "--prices", envvar="AIBRIDGE_PRICES", metavar="FILE", callback=_profile_prices,
         help="The price overrides spend uses (TOML); costs in history are priced with them at refresh time."),
-    batch_hours: int = typer.Option(24, "--batch-hours", min=1, max=24 * 31,
+    batch_hours: int = typer.Option(24 * 31, "--batch-hours", min=1, max=24 * 366,
                                     help="Hours per transaction (each batch commits with the watermark)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ):
@@ -65,7 +65,7 @@ def _write_conn(ctx):
     return connect(settings(ctx), read_only=False, autocommit=True)
 
 
-def run_refresh(conn, prices: Optional[str], *, since=None, until=None, progress: bool = False, batch_hours: int = 24):
+def run_refresh(conn, prices: Optional[str], *, since=None, until=None, progress: bool = False, batch_hours: int = 24 * 31):
     """A refresh on a connection that already holds the history lock (also used by prune)."""
     from aibridge_cli.data import history, spend
 

@@ -26,8 +26,9 @@ HOUR = timedelta(hours=1)
 # Hours before the watermark rebuilt by every refresh, for rows written late (an interception
 # that ends after its hour was rolled up stays in the hour of its ended_at).
 LOOKBACK_HOURS = 3
-# Hours per transaction: a day of hours is one pass over the raw tables' window.
-BATCH_HOURS = 24
+# Hours per transaction: each batch reads the raw tables once (the children without an index on
+# their time), so a first refresh of a year is a dozen passes; a kill loses one batch's work.
+BATCH_HOURS = 24 * 31
 RATIO = 1.02  # the histogram's bucket ratio (see 0007_history.sql)
 NEVER = datetime.min.replace(tzinfo=timezone.utc)
 

@@ -22,14 +22,18 @@ def check_exact(cov, start: datetime) -> None:
                        hint="drop --exact to read those hours from history, or start the window later")
 
 
+def covered(cov, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The rolled-up whole hours [lo, hi) of [start, end) (empty when lo >= hi)."""
+    from aibridge_cli.data.history import hour_ceil, hour_floor
+
+    return max(hour_ceil(start), cov.first_hour), min(hour_floor(end), cov.watermark)
+
+
 def history_applies(cov, start: datetime, end: datetime) -> bool:
     """Whether some whole hour of [start, end) is rolled up."""
     if cov is None or not cov.usable:
         return False
-    from aibridge_cli.data.history import hour_ceil, hour_floor
-
-    lo = max(hour_ceil(start), cov.first_hour)
-    hi = min(hour_floor(end), cov.watermark)
+    lo, hi = covered(cov, start, end)
     return lo < hi
 
 
@@ -38,8 +42,12 @@ def summarize_with_history(conn, cov, params: dict) -> list[dict]:
     from aibridge_cli.data.history import percentile_from_histogram
     from aibridge_cli.db import query
 
+    lo, hi = covered(cov, params["ended_at_after"], params["ended_at_before"])
+    frozen = cov.frozen_before or ZERO
+    straddles = query.one(conn, "HistoryHoursStraddle", from_hour=lo, to_hour=hi, frozen_before=frozen,
+                          bucket=params["bucket"], tz=params["tz"])["straddles"]
     rows = query.many(conn, "SummarizeTelemetryWithHistory", **params, first_hour=cov.first_hour,
-                      watermark=cov.watermark, frozen_before=cov.frozen_before or ZERO)
+                      watermark=cov.watermark, frozen_before=frozen, raw_before=lo, raw_from=hi, straddles=straddles)
     out = []
     for r in rows:
         buckets, counts = r.pop("duration_buckets"), r.pop("duration_counts")

@@ -292,6 +292,10 @@ WITH raw AS MATERIALIZED (
     CROSS JOIN LATERAL (SELECT date_trunc('hour', aibridge_interceptions.ended_at, 'UTC') AS h) AS hr
     WHERE aibridge_interceptions.ended_at >= @ended_at_after::timestamptz
         AND aibridge_interceptions.ended_at < @ended_at_before::timestamptz
+        -- The raw rows lie before or after the rolled-up hours, or (only when @straddles) in an
+        -- hour cut by a bucket edge: without @straddles, two ranges of the ended_at index.
+        AND (aibridge_interceptions.ended_at < @raw_before::timestamptz
+             OR aibridge_interceptions.ended_at >= @raw_from::timestamptz OR @straddles::bool)
         AND NOT (hr.h >= @first_hour::timestamptz AND hr.h + interval '1 hour' <= @watermark::timestamptz
                  AND hr.h >= @ended_at_after::timestamptz AND hr.h + interval '1 hour' <= @ended_at_before::timestamptz
                  AND (hr.h < @frozen_before::timestamptz OR CASE @bucket::text
@@ -359,41 +363,45 @@ hist AS (
     GROUP BY provider, model, client, bucket
 ),
 sums AS (
-    SELECT win.provider, win.model, win.client, win.bucket,
-        count(c.input_tokens) AS token_rows,
-        sum(c.input_tokens) AS input_,
-        sum(c.output_tokens) AS output_,
-        sum(CASE WHEN c.cache_read_column > 0 THEN c.cache_read_column
-                 ELSE COALESCE((c.metadata ->> 'cache_read_input')::bigint, 0)
-                    + COALESCE((c.metadata ->> 'prompt_cached')::bigint, 0)
-            END) FILTER (WHERE c.metadata IS NOT NULL OR c.cache_read_column > 0) AS cached_read,
-        sum(CASE WHEN c.cache_write_column > 0 THEN c.cache_write_column
-                 ELSE COALESCE((c.metadata ->> 'cache_creation_input')::bigint, 0)
-            END) FILTER (WHERE c.metadata IS NOT NULL OR c.cache_write_column > 0) AS cached_written,
-        count(c.prompt) AS prompt_rows,
-        count(NULLIF(c.injected, false)) AS injected,
-        count(NULLIF(c.injected, true)) AS non_injected,
-        count(c.injected_failed) AS injected_errors
-    FROM (
-        SELECT t.*
+    -- The raw part is small (the window's edges, the open hour): each raw interception finds
+    -- its token, prompt and tool rows through their interception_id indexes.
+    SELECT raw.provider, raw.model, raw.client, raw.bucket,
+        sum(tokens.rows_) AS token_rows, sum(tokens.input_) AS input_, sum(tokens.output_) AS output_,
+        sum(tokens.cached_read) AS cached_read, sum(tokens.cached_written) AS cached_written,
+        sum(prompts.n) AS prompt_rows, sum(tools.injected) AS injected, sum(tools.non_injected) AS non_injected,
+        sum(tools.injected_errors) AS injected_errors
+    FROM raw
+    CROSS JOIN LATERAL (
+        -- Cached tokens as telemetry.sql counts them: the column when above zero, else the metadata keys.
+        SELECT count(*) AS rows_, sum(tu.input_tokens) AS input_, sum(tu.output_tokens) AS output_,
+            sum(CASE WHEN tu.cache_read_column > 0 THEN tu.cache_read_column
+                     ELSE COALESCE((tu.metadata ->> 'cache_read_input')::bigint, 0)
+                        + COALESCE((tu.metadata ->> 'prompt_cached')::bigint, 0)
+                END) AS cached_read,
+            sum(CASE WHEN tu.cache_write_column > 0 THEN tu.cache_write_column
+                     ELSE COALESCE((tu.metadata ->> 'cache_creation_input')::bigint, 0)
+                END) AS cached_written
         FROM (SELECT NULL::bigint AS cache_read_input_tokens, NULL::bigint AS cache_write_input_tokens) AS absent_columns
         CROSS JOIN LATERAL (
-            SELECT tu.interception_id, tu.input_tokens, tu.output_tokens, tu.metadata,
+            SELECT aibridge_token_usages.input_tokens, aibridge_token_usages.output_tokens, aibridge_token_usages.metadata,
                 cache_read_input_tokens::bigint AS cache_read_column,
-                cache_write_input_tokens::bigint AS cache_write_column,
-                NULL::integer AS prompt, NULL::boolean AS injected, NULL::integer AS injected_failed
-            FROM aibridge_token_usages tu
-        ) AS t
-        UNION ALL
-        SELECT up.interception_id, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL
-        FROM aibridge_user_prompts up
-        UNION ALL
-        SELECT tl.interception_id, NULL, NULL, NULL, NULL, NULL, NULL, tl.injected,
-            CASE WHEN tl.injected AND tl.invocation_error IS NOT NULL THEN 1 END
+                cache_write_input_tokens::bigint AS cache_write_column
+            FROM aibridge_token_usages
+            WHERE aibridge_token_usages.interception_id = raw.id
+        ) AS tu
+    ) AS tokens
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS n FROM aibridge_user_prompts WHERE aibridge_user_prompts.interception_id = raw.id
+    ) AS prompts
+    CROSS JOIN LATERAL (
+        SELECT
+            count(*) FILTER (WHERE tl.injected) AS injected,
+            count(*) FILTER (WHERE NOT tl.injected) AS non_injected,
+            count(*) FILTER (WHERE tl.injected AND tl.invocation_error IS NOT NULL) AS injected_errors
         FROM aibridge_tool_usages tl
-    ) AS c
-    JOIN raw AS win ON win.id = c.interception_id
-    GROUP BY win.provider, win.model, win.client, win.bucket
+        WHERE tl.interception_id = raw.id
+    ) AS tools
+    GROUP BY raw.provider, raw.model, raw.client, raw.bucket
     UNION ALL
     SELECT provider COLLATE "C", model COLLATE "C", client COLLATE "C", bucket,
         sum(token_usages), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
@@ -566,3 +574,19 @@ FROM grouped
 LEFT JOIN users ON users.id = grouped.initiator_id
 ORDER BY grouped.cost_usd DESC, grouped.unpriced_tokens DESC, grouped.day, grouped.week, grouped.month,
     users.username, grouped.provider, grouped.model, grouped.client, grouped.group_id;
+
+-- name: HistoryHoursStraddle :one
+-- Whether some hour in [@from_hour, @to_hour) that history may answer (not before
+-- @frozen_before: those are answered from history anyway) is cut by a @bucket edge in @tz
+-- (day, or hour, in a zone whose offset is not a whole hour): then its raw rows are read too.
+SELECT EXISTS (
+    SELECT 1
+    FROM generate_series(GREATEST(@from_hour::timestamptz, @frozen_before::timestamptz), @to_hour::timestamptz - interval '1 hour',
+                         interval '1 hour') AS h
+    WHERE CASE @bucket::text
+        WHEN 'day' THEN date_trunc('day', h, @tz::text) != date_trunc('day', h + interval '59 minutes 59.999999 seconds', @tz::text)
+        WHEN 'hour' THEN date_trunc('hour', h, @tz::text) != date_trunc('hour', h + interval '59 minutes 59.999999 seconds', @tz::text)
+        WHEN 'any' THEN (h AT TIME ZONE @tz::text)::date != ((h + interval '59 minutes 59.999999 seconds') AT TIME ZONE @tz::text)::date
+        ELSE false
+    END
+) AS straddles;
