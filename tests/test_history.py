@@ -17,9 +17,9 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from factories import add_interception, add_prompt, add_token_usage, add_tool_usage, add_user
 
 from aibridge_cli.data.history import percentile_from_histogram
-from factories import add_interception, add_prompt, add_token_usage, add_tool_usage, add_user
 
 D0 = datetime(2026, 11, 1, 0, 0, tzinfo=timezone.utc)
 PCT = ("interception_duration_p50_millis", "interception_duration_p90_millis",
@@ -178,7 +178,7 @@ def test_usage_hours_cost_equals_spend(conn, cli):
         "sum(unpriced_tokens), bit_or(sources) FROM aibridge_history_usage_hours "
         "WHERE hour >= '2026-11-01' AND hour < '2026-11-03' GROUP BY 1, 2").fetchall()
     assert len(got) == len(want) > 0
-    for uid, model, micros, inp, cread, unpriced, sources in got:
+    for uid, model, micros, inp, cread, unpriced, _sources in got:
         w = want[(uid, model)]
         assert Decimal(micros) / 1_000_000 == Decimal(str(w["cost_usd"]))
         assert (inp, cread, unpriced) == (w["input_tokens"], w["cache_read_tokens"], w["unpriced_tokens"])
