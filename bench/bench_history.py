@@ -42,7 +42,8 @@ def spend_sql(since, until, st):
 
     def calls(conn, q):
         q("SpendSummaryWithHistory", since=since, until=until, provider_types=ptypes, rates=rates, tz="UTC",
-          use_stored=True, first_hour=st[0], watermark=st[1], frozen_before=st[2], **flags)
+          use_stored=True, first_hour=st[0], watermark=st[1], frozen_before=st[2], raw_before=since,
+          raw_from=min(until, st[1]), straddles=False, **flags)
     return calls
 
 

@@ -167,12 +167,17 @@ def summarize(conn, *, since, until, tz: str, by: Sequence[str], filters: Filter
     if history is None:
         rows = db.many(conn, "SpendSummary", **window, rates=rates, tz=tz, use_stored=pricer.uses_stored, **flags)
     else:
-        from aibridge_cli.data.telemetry import ZERO
+        from aibridge_cli.data.telemetry import ZERO, covered
 
         del flags["by_session"]
+        lo, hi = covered(history, since, until)
+        frozen = history.frozen_before or ZERO
+        dated = any(k in by for k in ("day", "week", "month"))
+        straddles = db.one(conn, "HistoryHoursStraddle", from_hour=lo, to_hour=hi, frozen_before=frozen,
+                           bucket="any" if dated else "", tz=tz)["straddles"]
         rows = db.many(conn, "SpendSummaryWithHistory", **window, rates=rates, tz=tz, use_stored=pricer.uses_stored,
-                       first_hour=history.first_hour, watermark=history.watermark,
-                       frozen_before=history.frozen_before or ZERO, **flags)
+                       first_hour=history.first_hour, watermark=history.watermark, frozen_before=frozen,
+                       raw_before=lo, raw_from=hi, straddles=straddles, **flags)
     if "group" in by:
         ids = sorted({r["group_id"] for r in rows if r["group_id"]}, key=str)
         names = {g["id"]: g["name"] for g in db.many(conn, "ListGroupNames", ids=ids)} if ids else {}

@@ -483,6 +483,9 @@ WITH raw_priced AS (
             cache_read_input bigint, input_cached bigint, prompt_cached bigint, cache_creation_input bigint)
         CROSS JOIN LATERAL (SELECT date_trunc('hour', tu.created_at, 'UTC') AS h) AS hr
         WHERE tu.created_at >= @since::timestamptz AND tu.created_at < @until::timestamptz
+            -- Cheap comparisons first: the raw rows lie before or after the rolled-up hours, or
+            -- (only when @straddles) in an hour cut by a local midnight.
+            AND (tu.created_at < @raw_before::timestamptz OR tu.created_at >= @raw_from::timestamptz OR @straddles::bool)
             AND NOT (hr.h >= @first_hour::timestamptz AND hr.h + interval '1 hour' <= @watermark::timestamptz
                      AND hr.h >= @since::timestamptz AND hr.h + interval '1 hour' <= @until::timestamptz
                      AND (hr.h < @frozen_before::timestamptz
