@@ -11,10 +11,12 @@
 -- interception hours, spend.sql for the usage hours), so history agrees with the raw path.
 
 -- name: HistoryTablesPresent :one
--- Whether `db migrate` created the history tables; the readers fall back to raw rows without them.
-SELECT to_regclass('aibridge_history_state') IS NOT NULL
-       AND to_regclass('aibridge_history_interception_hours') IS NOT NULL
-       AND to_regclass('aibridge_history_usage_hours') IS NOT NULL AS present;
+-- Whether `db migrate` created the history tables and this role may read them; the readers fall
+-- back to raw rows otherwise (a role of `db grant` reads the raw tables under row-level
+-- security, and history has no such policy: it is not granted).
+SELECT COALESCE(bool_and(to_regclass(t) IS NOT NULL AND has_table_privilege(to_regclass(t), 'SELECT')), false) AS present
+FROM unnest(ARRAY['aibridge_history_state', 'aibridge_history_interception_hours',
+                  'aibridge_history_usage_hours']) AS t;
 
 -- name: GetHistoryState :one
 SELECT first_hour, watermark, frozen_before, prices, refreshed_at
