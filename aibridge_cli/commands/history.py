@@ -47,7 +47,7 @@ def refresh_cmd(
 
     start = parse_time(since, "--since")
     end = parse_time(until, "--until")
-    progress = not quiet and sys.stderr.isatty()
+    progress = not quiet
     with _write_conn(ctx) as conn:
         history.require(conn)
         history.acquire_lock(conn)
@@ -68,22 +68,17 @@ def _write_conn(ctx):
 def run_refresh(conn, prices: Optional[str], *, since=None, until=None, progress: bool = False, batch_hours: int = 24 * 31):
     """A refresh on a connection that already holds the history lock (also used by prune)."""
     from aibridge_cli.data import history, spend
+    from aibridge_cli.views.progress import ProgressBar
 
     pricer = spend.make_pricer(conn, "auto", prices, spend.layout(conn))
     label = history.prices_label(prices)
-    bar = None
-    on_batch = lambda out: None  # noqa: E731
-    if progress:
+    bar = ProgressBar("rolling up hours", unit="hours", enabled=progress)
+    if bar.shown:
         first, last = history.plan(conn, since, until)
-        if first is not None and first < last:
-            bar = _Bar(int((last - first) / history.HOUR))
-            on_batch = bar.update
-    try:
-        return history.refresh(conn, pricer, label, since=since, until=until, on_batch=on_batch,
-                               batch_hours=batch_hours)
-    finally:
-        if bar:
-            bar.stop()
+        bar.total = max(int((last - first) / history.HOUR), 1) if first is not None and first < last else 1
+    with bar:
+        return history.refresh(conn, pricer, label, since=since, until=until, batch_hours=batch_hours,
+                               on_batch=lambda out: bar.update(completed=out.hours))
 
 
 def describe(out) -> str:
@@ -92,24 +87,6 @@ def describe(out) -> str:
     return (f"rolled up {out.hours:,} hours [{out.from_hour.isoformat()}, {out.to_hour.isoformat()}) in "
             f"{out.batches:,} batches: {out.interception_rows:,} interception-hour rows, "
             f"{out.usage_rows:,} usage-hour rows, {out.elapsed_s:.1f}s")
-
-
-class _Bar:
-    def __init__(self, total: int):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from aibridge_cli.views.formats import console
-
-        self.progress = Progress(TextColumn("rolling up hours"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=console(stderr=True), transient=True)
-        self.task = self.progress.add_task("hours", total=max(total, 1))
-        self.progress.start()
-
-    def update(self, out) -> None:
-        self.progress.update(self.task, completed=out.hours)
-
-    def stop(self) -> None:
-        self.progress.stop()
 
 
 STATUS_COLUMNS = ("first_hour", "watermark", "frozen_before", "hours", "interception_hour_rows", "usage_hour_rows",

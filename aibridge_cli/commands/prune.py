@@ -114,10 +114,11 @@ def _prune(ctx, cutoff, *, batch_size, deadline_s, lock_ms, orphans, progress, p
     from aibridge_cli.views.prune import progress_detail, summary
 
     s = settings(ctx)
-    deadline = time.monotonic() + deadline_s if deadline_s is not None else None
     with prune.locked_connection(s) as conn:
         prune.check_rights(conn)
         history_note = _refresh_history(conn, cutoff, prices, progress)
+        # --max-duration bounds the deleting: the rollup before it must finish in any case.
+        deadline = time.monotonic() + deadline_s if deadline_s is not None else None
         bar = ProgressBar("pruning interceptions", unit="interceptions", detail=True, enabled=progress)
         if bar.shown:
             # At least 1: a bar with nothing to do still shows as done, not as unknown.

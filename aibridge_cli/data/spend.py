@@ -131,7 +131,7 @@ def history_for(conn, *, since, until, by: Sequence[str], pricer, prices_path: O
     """The history coverage SpendSummaryWithHistory may use, or None (raw rows only), and a note
     for the user when history could not answer hours whose raw rows prune deleted."""
     from aibridge_cli.data import history
-    from aibridge_cli.data.telemetry import check_exact, history_applies
+    from aibridge_cli.data.telemetry_history import check_exact, history_applies
 
     cov = history.coverage(conn)
     if exact:
@@ -167,7 +167,7 @@ def summarize(conn, *, since, until, tz: str, by: Sequence[str], filters: Filter
     if history is None:
         rows = db.many(conn, "SpendSummary", **window, rates=rates, tz=tz, use_stored=pricer.uses_stored, **flags)
     else:
-        from aibridge_cli.data.telemetry import ZERO, covered
+        from aibridge_cli.data.telemetry_history import ZERO, covered
 
         del flags["by_session"]
         lo, hi = covered(history, since, until)
