@@ -223,7 +223,8 @@ def test_migrations_give_the_2026_08_layout(dsn, deploy_dsn):
 
 def test_migrate_leaves_a_2026_08_deployment_untouched(deploy_dsn):
     """The deployment's template already went through `db migrate` (conftest): every table
-    still has exactly the spec's layout, and aibridge added only its bookkeeping table."""
+    still has exactly the spec's layout, and aibridge added only its bookkeeping table and its
+    own history tables (0007: the reason to migrate a deployment at all, docs/history.md)."""
     from conftest import SCHEMA_2026_08
 
     with open(SCHEMA_2026_08, encoding="utf-8") as f:
@@ -231,7 +232,8 @@ def test_migrate_leaves_a_2026_08_deployment_untouched(deploy_dsn):
     with psycopg.connect(deploy_dsn) as conn:
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
         stubs = {"workspaces", "templates", "organizations", "dbcrypt_keys"}
-        assert tables == spec_tables | stubs | {"aibridge_schema_migrations"}
+        history = {"aibridge_history_state", "aibridge_history_interception_hours", "aibridge_history_usage_hours"}
+        assert tables == spec_tables | stubs | {"aibridge_schema_migrations"} | history
         from aibridge_cli.db import optimize
 
         ours = {i.name for i in optimize.indexes()}
