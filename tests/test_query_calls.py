@@ -137,6 +137,10 @@ def test_every_call_that_spreads_its_parameters_binds_when_the_commands_run(cli,
         # a price file that prices none of the rows: the unpriced models are listed too
         ("spend", "--since", at(-60).isoformat(), "--until", at(60).isoformat(), "--price-source", "file",
          "--prices", str(prices), "-f", "json"),
+        # history: the readers' queries over rolled-up hours
+        ("history", "refresh"),
+        ("telemetry", "summary", "--since", at(-60).isoformat(), "--until", at(60).isoformat(), "-f", "json"),
+        ("spend", "--since", at(-60).isoformat(), "--until", at(60).isoformat(), "--by", "user,day", "-f", "json"),
         ("export", "otlp", "--model", "claude-sonnet-4", "-o", "-"),
         ("export", "parquet", str(tmp_path / "lake"), "--model", "claude-sonnet-4"),
         # The 2026-08 layout's commands and variants (docs/deployment.md).

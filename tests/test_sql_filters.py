@@ -21,7 +21,9 @@ FAMILIES = {
                         "ListAIBridgeSessionInitiators", "ListAIBridgeSessionsByLastActive"},
     "interception-filters": {"CountAIBridgeInterceptions", "ListAIBridgeInterceptions"},
     "telemetry-filters": {"SummarizeAIBridgeInterceptionsTelemetry",
-                          "SummarizeAIBridgeInterceptionsTelemetryFewInterceptions"},
+                          "SummarizeAIBridgeInterceptionsTelemetryFewInterceptions",
+                          # its raw part (with no history, every row is raw: the zero watermark)
+                          "SummarizeTelemetryWithHistory"},
     "prune-window": {"PruneWindowEnd", "PruneInterceptionBatch"},
     "old-interceptions": {"DeleteOldAIBridgeRecords", "CountOldAIBridgeRecords"},
     "orphan-keyset": {"PruneOrphanTokenUsages", "PruneOrphanUserPrompts", "PruneOrphanToolUsages",

@@ -292,8 +292,18 @@ WITH raw AS MATERIALIZED (
         END AS dbucket
     FROM aibridge_interceptions
     CROSS JOIN LATERAL (SELECT date_trunc('hour', aibridge_interceptions.ended_at, 'UTC') AS h) AS hr
-    WHERE aibridge_interceptions.ended_at >= @ended_at_after::timestamptz
-        AND aibridge_interceptions.ended_at < @ended_at_before::timestamptz
+        -- filter:telemetry-filters begin
+        WHERE aibridge_interceptions.ended_at >= @ended_at_after::timestamptz
+            AND aibridge_interceptions.ended_at < @ended_at_before::timestamptz
+            AND CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
+            AND CASE WHEN @model::text != '' THEN aibridge_interceptions.model = @model::text ELSE true END
+            AND CASE WHEN @client::text != '' THEN COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text ELSE true END
+            AND CASE
+                WHEN @initiator_id::uuid != '00000000-0000-0000-0000-000000000000'::uuid
+                THEN aibridge_interceptions.initiator_id = @initiator_id::uuid
+                ELSE true
+            END
+        -- filter:telemetry-filters end
         -- The raw rows lie before or after the rolled-up hours, or (only when @straddles) in an
         -- hour cut by a bucket edge: without @straddles, two ranges of the ended_at index.
         AND (aibridge_interceptions.ended_at < @raw_before::timestamptz
@@ -306,14 +316,6 @@ WITH raw AS MATERIALIZED (
                      WHEN 'hour' THEN date_trunc('hour', hr.h, @tz::text)
                                      = date_trunc('hour', hr.h + interval '59 minutes 59.999999 seconds', @tz::text)
                      ELSE true END))
-        AND CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
-        AND CASE WHEN @model::text != '' THEN aibridge_interceptions.model = @model::text ELSE true END
-        AND CASE WHEN @client::text != '' THEN COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text ELSE true END
-        AND CASE
-            WHEN @initiator_id::uuid != '00000000-0000-0000-0000-000000000000'::uuid
-            THEN aibridge_interceptions.initiator_id = @initiator_id::uuid
-            ELSE true
-        END
         -- @authorize_filter
 ),
 rolled AS MATERIALIZED (
