@@ -79,13 +79,16 @@ def summary_cmd(
     provider_name: Optional[str] = ProviderNameOpt,
     by: Optional[str] = typer.Option(None, "--by", help="Also group by time bucket of ended_at: day or hour."),
     tz: str = TzOpt,
+    exact: bool = typer.Option(False, "--exact", help="Read raw rows only, never history (an error where prune "
+                                                        "has deleted rows of the window)."),
     chart: Optional[str] = typer.Option(None, "--chart", help="Draw requests or tokens per --by bucket as bars "
                                         "stacked by model (with --by; table format)."),
     fmt: str = FormatOpt,
 ):
     """Per (provider, model, client): requests, unique users, prompts, tokens (input, output,
     cached read and written), duration percentiles and tool calls, over interceptions that
-    ended in [--ended-after, --ended-before). In-flight interceptions never count.
+    ended in [--ended-after, --ended-before). In-flight interceptions never count. Whole UTC hours
+    that 'history refresh' rolled up are read from history (percentiles within 1 %).
 
     Examples:
 
@@ -108,7 +111,7 @@ def summary_cmd(
         layout = detect(conn)
         rows = telemetry.summary(conn, start, end, provider=provider or "", model=model or "", client=client or "",
                                  initiator_id=initiator_id, bucket=bucket, tz=zone,
-                                 **newer_filters(layout, provider_name))
+                                 exact=exact, on_note=note, **newer_filters(layout, provider_name))
     # The failed count exists on the 2026-08 layout (error_type); on the seed's it is left out.
     if not layout.interception_columns:
         for r in rows:

@@ -99,14 +99,29 @@ def summary_query(conn, start: datetime, end: datetime) -> str:
 
 def summary(conn, start: datetime, end: datetime, *, provider: str = "", model: str = "", client: str = "",
             initiator_id: Optional[UUID] = None, bucket: Optional[str] = None, tz: str = "UTC",
-            provider_name: str = "") -> list[dict]:
+            provider_name: str = "", exact: bool = False, on_note=lambda text: None) -> list[dict]:
     """One row per group (and bucket) of the interceptions that ended in [start, end); buckets
-    are shown in `tz` (a name resolve_tz returned)."""
+    are shown in `tz` (a name resolve_tz returned). The window's whole hours that history holds
+    are read from it, unless `exact` (data/telemetry_history.py)."""
+    from aibridge_cli.data import history
+    from aibridge_cli.data import telemetry_history as th
+
     query.run(conn, "SetTelemetryWorkMem", work_mem=WORK_MEM)
-    rows = query.many(conn, summary_query(conn, start, end),
-                      ended_at_after=start, ended_at_before=end, provider=provider, model=model,
-                      client=client, initiator_id=initiator_id, bucket=bucket or "", tz=tz,
-                      provider_name=provider_name)
+    cov = history.coverage(conn)
+    if exact:
+        th.check_exact(cov, start)
+    if not exact and th.history_applies(cov, start, end):
+        rows = th.summarize_with_history(conn, cov, dict(
+            ended_at_after=start, ended_at_before=end, provider=provider, model=model, client=client,
+            initiator_id=initiator_id, bucket=bucket or "", tz=tz, provider_name=provider_name))
+        edge = th.edge_note(cov, start, end)
+        if edge:
+            on_note(edge)
+    else:
+        rows = query.many(conn, summary_query(conn, start, end),
+                          ended_at_after=start, ended_at_before=end, provider=provider, model=model,
+                          client=client, initiator_id=initiator_id, bucket=bucket or "", tz=tz,
+                          provider_name=provider_name)
     if bucket:
         shown_in = zone(tz)
         for r in rows:

@@ -274,7 +274,12 @@ FROM aibridge_history_state s;
 -- Durations of both parts meet in the histogram's buckets (percentiles within 1 %); initiators
 -- are kept per row of history, so distinct users stay exact.
 WITH raw AS MATERIALIZED (
+    SELECT w.*
+    FROM (SELECT NULL::text AS provider_name, NULL::text AS error_type) AS absent_columns
+    CROSS JOIN LATERAL (
     SELECT
+        -- provider_name and error_type unqualified: absent_columns' NULL on the seed's layout.
+        error_type IS NOT NULL AS failed,
         aibridge_interceptions.id,
         aibridge_interceptions.initiator_id,
         aibridge_interceptions.provider COLLATE "C" AS provider,
@@ -297,6 +302,7 @@ WITH raw AS MATERIALIZED (
             AND aibridge_interceptions.ended_at < @ended_at_before::timestamptz
             AND CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
             AND CASE WHEN @model::text != '' THEN aibridge_interceptions.model = @model::text ELSE true END
+            AND CASE WHEN @provider_name::text != '' THEN provider_name = @provider_name::text ELSE true END
             AND CASE WHEN @client::text != '' THEN COALESCE(aibridge_interceptions.client, 'Unknown') = @client::text ELSE true END
             AND CASE
                 WHEN @initiator_id::uuid != '00000000-0000-0000-0000-000000000000'::uuid
@@ -317,6 +323,7 @@ WITH raw AS MATERIALIZED (
                                      = date_trunc('hour', hr.h + interval '59 minutes 59.999999 seconds', @tz::text)
                      ELSE true END))
         -- @authorize_filter
+    ) AS w
 ),
 rolled AS MATERIALIZED (
     SELECT
@@ -340,6 +347,7 @@ rolled AS MATERIALIZED (
             ELSE true END)
         AND CASE WHEN @provider::text != '' THEN aibridge_interceptions.provider = @provider::text ELSE true END
         AND CASE WHEN @model::text != '' THEN aibridge_interceptions.model = @model::text ELSE true END
+        AND CASE WHEN @provider_name::text != '' THEN aibridge_interceptions.provider_name = @provider_name::text ELSE true END
         AND CASE WHEN @client::text != '' THEN aibridge_interceptions.client = @client::text ELSE true END
         AND CASE
             WHEN @initiator_id::uuid != '00000000-0000-0000-0000-000000000000'::uuid
@@ -373,7 +381,7 @@ sums AS (
         sum(tokens.rows_) AS token_rows, sum(tokens.input_) AS input_, sum(tokens.output_) AS output_,
         sum(tokens.cached_read) AS cached_read, sum(tokens.cached_written) AS cached_written,
         sum(prompts.n) AS prompt_rows, sum(tools.injected) AS injected, sum(tools.non_injected) AS non_injected,
-        sum(tools.injected_errors) AS injected_errors
+        sum(tools.injected_errors) AS injected_errors, count(*) FILTER (WHERE raw.failed) AS failed
     FROM raw
     CROSS JOIN LATERAL (
         -- Cached tokens as telemetry.sql counts them: the column when above zero, else the metadata keys.
@@ -409,7 +417,7 @@ sums AS (
     UNION ALL
     SELECT provider COLLATE "C", model COLLATE "C", client COLLATE "C", bucket,
         sum(token_usages), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
-        sum(prompts), sum(tool_calls_injected), sum(tool_calls_non_injected), sum(injected_tool_errors)
+        sum(prompts), sum(tool_calls_injected), sum(tool_calls_non_injected), sum(injected_tool_errors), sum(failed)
     FROM rolled
     GROUP BY provider, model, client, bucket
 ),
@@ -417,7 +425,8 @@ summed AS (
     SELECT provider, model, client, bucket,
         sum(token_rows) AS token_rows, sum(input_) AS input_, sum(output_) AS output_,
         sum(cached_read) AS cached_read, sum(cached_written) AS cached_written, sum(prompt_rows) AS prompt_rows,
-        sum(injected) AS injected, sum(non_injected) AS non_injected, sum(injected_errors) AS injected_errors
+        sum(injected) AS injected, sum(non_injected) AS non_injected, sum(injected_errors) AS injected_errors,
+        sum(failed) AS failed
     FROM sums GROUP BY provider, model, client, bucket
 )
 SELECT
@@ -437,7 +446,8 @@ SELECT
     COALESCE(summed.cached_written, 0)::bigint AS token_count_cached_written,
     COALESCE(summed.injected, 0)::bigint AS tool_calls_count_injected,
     COALESCE(summed.non_injected, 0)::bigint AS tool_calls_count_non_injected,
-    COALESCE(summed.injected_errors, 0)::bigint AS injected_tool_call_error_count
+    COALESCE(summed.injected_errors, 0)::bigint AS injected_tool_call_error_count,
+    COALESCE(summed.failed, 0)::bigint AS interception_failed_count
 FROM per_group
 JOIN hist USING (provider, model, client, bucket)
 LEFT JOIN summed USING (provider, model, client, bucket)
