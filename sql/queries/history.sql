@@ -32,9 +32,10 @@ SELECT pg_advisory_unlock(hashtextextended('aibridge_history', 0)) AS released;
 
 -- name: HistoryRawStart :one
 -- The first UTC hour with an ended interception or a token usage: where a first refresh starts.
-SELECT date_trunc('hour', least(
+-- Times before 1970 (bad clocks, BC dates) are not history: it starts no earlier.
+SELECT date_trunc('hour', GREATEST(least(
            (SELECT min(ended_at) FROM aibridge_interceptions),
-           (SELECT min(created_at) FROM aibridge_token_usages)), 'UTC') AS first_hour,
+           (SELECT min(created_at) FROM aibridge_token_usages)), '1970-01-01 00:00:00+00'::timestamptz), 'UTC') AS first_hour,
        date_trunc('hour', now(), 'UTC') AS open_hour;
 
 -- name: DeleteHistoryHours :exec
@@ -242,11 +243,12 @@ SET watermark = GREATEST(COALESCE(watermark, @watermark::timestamptz), @watermar
 -- The hour after the last one that holds an ended interception, or a token usage, of those a
 -- prune before @before_time deletes: hours before it lose raw rows, so history must never
 -- recompute them.
-SELECT date_trunc('hour', GREATEST(
+-- Clamped to [1970, the open hour]: far-future or infinite times cannot be rolled up anyway.
+SELECT date_trunc('hour', LEAST(GREATEST('1970-01-01 00:00:00+00'::timestamptz,
            (SELECT max(ended_at) FROM aibridge_interceptions WHERE started_at < @before_time::timestamptz),
            (SELECT max(tu.created_at) FROM aibridge_token_usages tu
             JOIN aibridge_interceptions ON aibridge_interceptions.id = tu.interception_id
-            WHERE aibridge_interceptions.started_at < @before_time::timestamptz)), 'UTC') + interval '1 hour' AS through;
+            WHERE aibridge_interceptions.started_at < @before_time::timestamptz)), now()), 'UTC') + interval '1 hour' AS through;
 
 -- name: FreezeHistoryBefore :exec
 -- History keeps the hours before @frozen_before as they are now (their raw rows are going).
