@@ -8,7 +8,7 @@ the renderables returned.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from aibridge_cli.views.table import Column, FitTable
 from aibridge_cli.views.text import cell, clip, fold, number, one_line, span, when
@@ -105,8 +105,11 @@ def _fields(pairs: Sequence[tuple[str, Any]]):
     return grid
 
 
-def _table(cols: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]]) -> FitTable:
-    return FitTable([Column(name, [r[i] for r in rows], numeric=numeric) for i, (name, numeric) in enumerate(cols)])
+def _table(cols: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]], drop: Optional[dict] = None) -> FitTable:
+    """A child-row table; `drop` ranks the columns that leave a narrow terminal first (1 first)."""
+    drop = drop or {}
+    return FitTable([Column(name, [r[i] for r in rows], numeric=numeric, drop=drop.get(name))
+                     for i, (name, numeric) in enumerate(cols)])
 
 
 def record_page(record: dict):
@@ -161,7 +164,9 @@ def record_page(record: dict):
              ("cache read", True), ("cache write", True), ("metadata", False)],
             [[cell(t["created_at"]), t["provider_response_id"], cell(t["input_tokens"]), cell(t["output_tokens"]),
               cell(t.get("cache_read_tokens") or 0), cell(t.get("cache_write_tokens") or 0),
-              cell(t.get("metadata"), 200)] for t in tokens]))
+              cell(t.get("metadata"), 200)] for t in tokens],
+            # the counts are what the section is for; the long response id leaves before them
+            drop={"metadata": 1, "provider response": 2, "cache write": 3, "cache read": 4, "created": 5}))
 
     prompts = r.get("user_prompts") or []
     heading(f"Prompts ({len(prompts)})")
