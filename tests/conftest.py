@@ -244,3 +244,10 @@ def layout_dsn(request) -> tuple[str, str]:
     """(layout, dsn) for each of the three layouts: a test using it runs on all three."""
     fixture = {"embedded": "dsn", "seed": "seed_dsn", "deploy2026": "deploy_dsn"}[request.param]
     return request.param, request.getfixturevalue(fixture)
+
+
+@pytest.fixture(params=["embedded", "deploy2026"])
+def newer_layout_dsn(request) -> tuple[str, str]:
+    """(layout, dsn) for the two layouts that have the 2026-08 columns."""
+    fixture = {"embedded": "dsn", "deploy2026": "deploy_dsn"}[request.param]
+    return request.param, request.getfixturevalue(fixture)

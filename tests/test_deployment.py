@@ -146,12 +146,11 @@ def _record_session(run, user):
     return iid, fw
 
 
-def test_record_writes_the_2026_08_columns(layout_dsn):
+def test_record_writes_the_2026_08_columns(newer_layout_dsn):
     """Embedded and a real 2026-08 deployment: every newer column lands as the deployment's
-    own insert and end queries would store it; provider_name defaults to the provider."""
-    layout, dsn = layout_dsn
-    if layout == "seed":
-        pytest.skip("the seed layout refuses the newer options: test_record_refuses_newer_fields_on_the_seed_layout")
+    own insert and end queries would store it; provider_name defaults to the provider.
+    (The seed layout refuses these options: test_record_refuses_newer_fields_on_the_seed_layout.)"""
+    layout, dsn = newer_layout_dsn
     with psycopg.connect(dsn, autocommit=True) as conn:
         add_user(conn, layout, "rita")
     run = make_cli(dsn)
