@@ -40,7 +40,9 @@ def build(conn, n=160, base=D0, hours=48, seed=7):
                              client=rnd.choice(["Claude Code", "Cursor", None]), started_at=started, ended_at=ended)
         for j in range(rnd.randint(0, 3)):
             meta = rnd.choice([None, {"cache_read_input": rnd.randint(0, 5000)},
-                               {"prompt_cached": rnd.randint(0, 900), "cache_creation_input": rnd.randint(0, 300)}])
+                               {"prompt_cached": rnd.randint(0, 900), "cache_creation_input": rnd.randint(0, 300)},
+                               {"input_cached": rnd.randint(1, 4000)},  # OpenAI Responses, as Codex writes it
+                               {"cache_read_input": rnd.randint(1, 700), "prompt_cached": rnd.randint(1, 700)}])
             add_token_usage(conn, i, input_tokens=rnd.randint(1, 20000), output_tokens=rnd.randint(1, 3000),
                             metadata=meta, created_at=started + timedelta(seconds=j))
         for _ in range(rnd.randint(0, 2)):

@@ -98,11 +98,12 @@ children AS (
         -- Cached tokens as telemetry.sql counts them: the column when above zero, else the
         -- metadata keys.
         sum(CASE WHEN c.cache_read_column > 0 THEN c.cache_read_column
-                 ELSE COALESCE((c.metadata ->> 'cache_read_input')::bigint, 0)
-                    + COALESCE((c.metadata ->> 'prompt_cached')::bigint, 0)
+                 ELSE GREATEST(CASE WHEN jsonb_typeof(c.metadata -> 'cache_read_input') = 'number' THEN (c.metadata ->> 'cache_read_input')::numeric END,
+                               CASE WHEN jsonb_typeof(c.metadata -> 'input_cached') = 'number' THEN (c.metadata ->> 'input_cached')::numeric END,
+                               CASE WHEN jsonb_typeof(c.metadata -> 'prompt_cached') = 'number' THEN (c.metadata ->> 'prompt_cached')::numeric END, 0)
             END) FILTER (WHERE c.metadata IS NOT NULL OR c.cache_read_column > 0) AS cached_read,
         sum(CASE WHEN c.cache_write_column > 0 THEN c.cache_write_column
-                 ELSE COALESCE((c.metadata ->> 'cache_creation_input')::bigint, 0)
+                 ELSE GREATEST(CASE WHEN jsonb_typeof(c.metadata -> 'cache_creation_input') = 'number' THEN (c.metadata ->> 'cache_creation_input')::numeric END, 0)
             END) FILTER (WHERE c.metadata IS NOT NULL OR c.cache_write_column > 0) AS cached_written,
         count(c.prompt) AS prompt_rows,
         count(NULLIF(c.injected, false)) AS injected,
@@ -389,11 +390,12 @@ sums AS (
         -- Cached tokens as telemetry.sql counts them: the column when above zero, else the metadata keys.
         SELECT count(*) AS rows_, sum(tu.input_tokens) AS input_, sum(tu.output_tokens) AS output_,
             sum(CASE WHEN tu.cache_read_column > 0 THEN tu.cache_read_column
-                     ELSE COALESCE((tu.metadata ->> 'cache_read_input')::bigint, 0)
-                        + COALESCE((tu.metadata ->> 'prompt_cached')::bigint, 0)
+                     ELSE GREATEST(CASE WHEN jsonb_typeof(tu.metadata -> 'cache_read_input') = 'number' THEN (tu.metadata ->> 'cache_read_input')::numeric END,
+                                   CASE WHEN jsonb_typeof(tu.metadata -> 'input_cached') = 'number' THEN (tu.metadata ->> 'input_cached')::numeric END,
+                                   CASE WHEN jsonb_typeof(tu.metadata -> 'prompt_cached') = 'number' THEN (tu.metadata ->> 'prompt_cached')::numeric END, 0)
                 END) AS cached_read,
             sum(CASE WHEN tu.cache_write_column > 0 THEN tu.cache_write_column
-                     ELSE COALESCE((tu.metadata ->> 'cache_creation_input')::bigint, 0)
+                     ELSE GREATEST(CASE WHEN jsonb_typeof(tu.metadata -> 'cache_creation_input') = 'number' THEN (tu.metadata ->> 'cache_creation_input')::numeric END, 0)
                 END) AS cached_written
         FROM (SELECT NULL::bigint AS cache_read_input_tokens, NULL::bigint AS cache_write_input_tokens) AS absent_columns
         CROSS JOIN LATERAL (
