@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from aibridge_cli.views.text import cell
+from aibridge_cli.views.text import cell, duration
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -20,15 +20,6 @@ def sparkline(values: Sequence[int]) -> str:
         level = 0 if v <= 0 else max(1, round(v / top * (len(BLOCKS) - 1)))
         out.append(BLOCKS[level])
     return "".join(out)
-
-
-def running_for(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
 
 
 def _table(title: str, columns: Sequence[tuple[str, str, bool]], rows: Sequence[dict], empty: str):
@@ -65,7 +56,7 @@ def render(snap, width: int = 120):
         ("requests/min ", "bold"), sparkline(requests), f"  max {max(requests, default=0):,}\n",
         ("tokens/min   ", "bold"), sparkline(tokens), f"  max {max(tokens, default=0):,}",
     )
-    in_flight = [{**r, "running": running_for(r["running_seconds"])} for r in snap.in_flight]
+    in_flight = [{**r, "running": duration(r["running_seconds"])} for r in snap.in_flight]
     users = _table("Top users", [("user_username", "user", False), ("requests", "requests", True),
                                  ("input_tokens", "input", True), ("output_tokens", "output", True)],
                    snap.users, "no requests")
